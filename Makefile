@@ -1,0 +1,44 @@
+# pgdl: the C handler and the extension's SQL (PGXS), and the project's targets.
+#
+#   make demo    the main job end to end, on a throwaway cluster it starts
+#   make test    install what the tests need, then run them
+#   make db      start or reuse the local cluster with pgdl; prints its URI last
+#   make bench   all benchmarks
+#
+# PGDL_VENV is the Python environment the server imports pgdl from (the
+# default of the pgdl.venv setting); it must be readable by the postgres user.
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PGDL_VENV ?= /opt/pgdl/venv
+PYTHON_VERSION = 3.11
+PYTHON = $(PGDL_VENV)/bin/python
+
+MODULE_big = pgdl
+OBJS = fdw/handler.o fdw/options.o fdw/quals.o fdw/values.o fdw/python_call.o \
+       fdw/plan.o fdw/scan.o fdw/explain.o fdw/modify.o fdw/import.o
+EXTENSION = pgdl
+DATA = $(wildcard sql/pgdl--*.sql)
+PG_CPPFLAGS = -DPGDL_DEFAULT_VENV='"$(PGDL_VENV)"' -DPGDL_PYTHON_VERSION='"$(PYTHON_VERSION)"'
+
+# Until setup has installed PostgreSQL's server headers, only our own targets work.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+endif
+
+.PHONY: setup demo test db bench
+
+setup:
+	PGDL_VENV=$(PGDL_VENV) PG_CONFIG=$(PG_CONFIG) bash scripts/setup.sh
+
+demo: setup
+	$(PYTHON) -m pgdl.demo
+
+test: setup
+	$(PYTHON) -m pytest -p no:cacheprovider tests
+
+db: setup
+	@$(PYTHON) -m pgdl.cluster start
+
+bench: setup
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done

@@ -1,0 +1,85 @@
+/*
+ * handler.c
+ *		Module start-up, settings and the FDW routine table.
+ */
+#include "postgres.h"
+
+#include "foreign/fdwapi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "pgdl_fdw.h"
+
+PG_MODULE_MAGIC;
+
+#ifndef PGDL_DEFAULT_VENV
+#define PGDL_DEFAULT_VENV "/opt/pgdl/venv"
+#endif
+
+char	   *pgdl_venv = NULL;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	/* Decides which Python code the server runs, so only a superuser sets it. */
+	DefineCustomStringVariable("pgdl.venv",
+							   "Python virtual environment that holds the pgdl package.",
+							   NULL,
+							   &pgdl_venv,
+							   PGDL_DEFAULT_VENV,
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("pgdl");
+}
+
+char *
+pgdl_site_packages_path(void)
+{
+	return psprintf("%s/lib/python%s/site-packages", pgdl_venv, PGDL_PYTHON_VERSION);
+}
+
+PG_FUNCTION_INFO_V1(pgdl_site_packages);
+
+/* The site-packages folder of pgdl.venv, which the dispatcher puts on sys.path. */
+Datum
+pgdl_site_packages(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(pgdl_site_packages_path()));
+}
+
+PG_FUNCTION_INFO_V1(pgdl_fdw_handler);
+
+Datum
+pgdl_fdw_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *routine = makeNode(FdwRoutine);
+
+	routine->GetForeignRelSize = pgdlGetForeignRelSize;
+	routine->GetForeignPaths = pgdlGetForeignPaths;
+	routine->GetForeignPlan = pgdlGetForeignPlan;
+	routine->BeginForeignScan = pgdlBeginForeignScan;
+	routine->IterateForeignScan = pgdlIterateForeignScan;
+	routine->ReScanForeignScan = pgdlReScanForeignScan;
+	routine->EndForeignScan = pgdlEndForeignScan;
+	routine->ExplainForeignScan = pgdlExplainForeignScan;
+
+	routine->IsForeignScanParallelSafe = pgdlIsForeignScanParallelSafe;
+	routine->EstimateDSMForeignScan = pgdlEstimateDSMForeignScan;
+	routine->InitializeDSMForeignScan = pgdlInitializeDSMForeignScan;
+	routine->ReInitializeDSMForeignScan = pgdlReInitializeDSMForeignScan;
+	routine->InitializeWorkerForeignScan = pgdlInitializeWorkerForeignScan;
+
+	routine->IsForeignRelUpdatable = pgdlIsForeignRelUpdatable;
+	routine->BeginForeignModify = pgdlBeginForeignModify;
+	routine->BeginForeignInsert = pgdlBeginForeignInsert;
+	routine->ExecForeignInsert = pgdlExecForeignInsert;
+	routine->EndForeignModify = pgdlEndForeignModify;
+	routine->EndForeignInsert = pgdlEndForeignModify;
+
+	routine->ImportForeignSchema = pgdlImportForeignSchema;
+
+	PG_RETURN_POINTER(routine);
+}

@@ -1,0 +1,153 @@
+/*
+ * pgdl_fdw.h
+ *		The C side of pgdl's foreign-data wrapper.
+ *
+ * The handler plans, extracts quals, coordinates parallel scans and prints
+ * EXPLAIN; everything a foreign table does with its rows happens in Python,
+ * reached through the PL/Python dispatcher functions pgdl._fdw_*.  This
+ * header is the contract between the files of the handler.
+ */
+#ifndef PGDL_FDW_H
+#define PGDL_FDW_H
+
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/tupdesc.h"
+#include "commands/explain.h"
+#include "foreign/fdwapi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "nodes/pg_list.h"
+#include "port/atomics.h"
+
+/* handler.c: settings */
+extern char *pgdl_venv;
+extern char *pgdl_site_packages_path(void);
+
+/* options.c: option validation and the table definition handed to Python */
+extern char *pgdl_table_definition(Oid relid);
+extern char *pgdl_option_value(List *options, const char *name);
+extern List *pgdl_option_pairs(List *options, const char *skip);
+
+/*
+ * quals.c: a restriction PostgreSQL can hand to Python.  The value is an
+ * expression without Vars (a Const, a Param, an array of them); it is
+ * evaluated when the scan starts.  Every qual is rechecked by PostgreSQL.
+ */
+typedef struct PgdlQual
+{
+	AttrNumber	attnum;
+	char	   *opname;			/* "=", "<", "~~", ...; "=" / "<>" for IS [NOT] NULL */
+	char	   *quantifier;		/* NULL, "any" or "all" (x op ANY/ALL(array)) */
+	Expr	   *value;			/* NULL for IS [NOT] NULL */
+} PgdlQual;
+
+extern List *pgdl_extract_quals(PlannerInfo *root, RelOptInfo *baserel);
+extern List *pgdl_quals_to_private(List *quals, List **exprs);
+extern List *pgdl_quals_from_private(List *private, List *exprs);
+extern Datum pgdl_quals_to_python(List *quals, Datum *values, bool *isnulls,
+								  TupleDesc tupdesc, bool only_constants);
+extern char *pgdl_qual_to_string(PgdlQual *qual, TupleDesc tupdesc, List *dpcontext);
+
+/* python_call.c: the PL/Python dispatcher functions */
+typedef struct PgdlCall
+{
+	FmgrInfo	flinfo;
+	FunctionCallInfo fcinfo;
+	ReturnSetInfo rsinfo;
+	ExprContext *econtext;
+	bool		done;
+} PgdlCall;
+
+extern Oid	pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes);
+extern Datum pgdl_call_function(Oid fnoid, int nargs, Datum *args, bool *nulls,
+								bool *isnull);
+extern TupleDesc pgdl_record_desc(TupleDesc reldesc);
+extern PgdlCall *pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
+								 TupleDesc expected, EState *estate);
+extern bool pgdl_call_next(PgdlCall *call, TupleTableSlot *slot);
+extern void pgdl_call_end(PgdlCall *call);
+extern Oid	pgdl_datum_array_type(void);
+extern Datum pgdl_datum_row(const char *name, const char *op, const char *quantifier,
+							Oid typid, Datum value, bool isnull);
+extern Datum pgdl_datum_array(List *rows);
+extern Datum pgdl_text_array(List *strings);
+extern List *pgdl_column_names(TupleDesc tupdesc, List *attnums);
+
+/* plan.c */
+extern bool pgdlIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel,
+										  RangeTblEntry *rte);
+extern void pgdlGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								  Oid foreigntableid);
+extern void pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+								Oid foreigntableid);
+extern ForeignScan *pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+									   Oid foreigntableid, ForeignPath *best_path,
+									   List *tlist, List *scan_clauses,
+									   Plan *outer_plan);
+
+/*
+ * The planner-to-executor contract: ForeignScan.fdw_private is a list with
+ * one slot per entry below.  fdw_exprs holds the qual values, in qual order.
+ */
+enum PgdlPrivateIndex
+{
+	PGDL_PRIVATE_QUALS,			/* quals without values (quals.c) */
+	PGDL_PRIVATE_COLUMNS,		/* Integer attnums the query needs */
+	PGDL_PRIVATE_SEGMENTS,		/* Integer: how many segments split the rows */
+	PGDL_PRIVATE_PLANNED_WORKERS	/* Integer: parallel workers asked for */
+};
+
+/* scan.c */
+typedef struct PgdlSharedScan
+{
+	pg_atomic_uint32 next_segment;
+} PgdlSharedScan;
+
+typedef struct PgdlScanState
+{
+	char	   *tabledef;
+	List	   *quals;			/* PgdlQual */
+	List	   *qual_states;	/* ExprState of each qual value, by value index */
+	List	   *columns;		/* Integer attnums */
+	int			segments;
+	Oid			scan_fn;
+	TupleDesc	record_desc;
+	Datum		quals_datum;	/* pgdl.datum[] for this (re)scan, or 0 */
+	PgdlCall   *call;			/* the running segment, or NULL */
+	uint32		next_segment;	/* serial scans count here */
+	PgdlSharedScan *shared;		/* parallel scans count here */
+	MemoryContext row_cxt;
+} PgdlScanState;
+
+extern void pgdlBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *pgdlIterateForeignScan(ForeignScanState *node);
+extern void pgdlReScanForeignScan(ForeignScanState *node);
+extern void pgdlEndForeignScan(ForeignScanState *node);
+extern Size pgdlEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt);
+extern void pgdlInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
+										 void *coordinate);
+extern void pgdlReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt,
+										   void *coordinate);
+extern void pgdlInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc,
+											void *coordinate);
+
+/* explain.c */
+extern void pgdlExplainForeignScan(ForeignScanState *node, ExplainState *es);
+
+/* modify.c */
+extern int	pgdlIsForeignRelUpdatable(Relation rel);
+extern void pgdlBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+								   List *fdw_private, int subplan_index, int eflags);
+extern void pgdlBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo);
+extern TupleTableSlot *pgdlExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
+											 TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern void pgdlEndForeignModify(EState *estate, ResultRelInfo *rinfo);
+
+/* import.c */
+extern List *pgdlImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
+
+#endif							/* PGDL_FDW_H */

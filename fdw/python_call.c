@@ -1,0 +1,208 @@
+/*
+ * python_call.c
+ *		Calls into the PL/Python dispatcher functions pgdl._fdw_*.
+ *
+ * A scan calls a set-returning PL/Python function directly through fmgr in
+ * value-per-call mode, so rows stream one at a time from a Python generator
+ * and a scan that stops early (LIMIT, an error, a cancel) closes the
+ * generator.  The row type is the foreign table's, handed over as the
+ * expected descriptor of a function returning SETOF record.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "pgdl_fdw.h"
+
+Oid
+pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes)
+{
+	List	   *qualified = list_make2(makeString("pgdl"), makeString(pstrdup(name)));
+
+	return LookupFuncName(qualified, nargs, argtypes, false);
+}
+
+/*
+ * Calls a dispatcher function.  PL/Python reports a plpy.Error raised by
+ * pgdl as "plpy.Error: message"; the prefix says nothing to a user, so it
+ * goes.  Everything else about the error (SQLSTATE, detail, hint, the
+ * Python traceback as context) is kept.
+ */
+static Datum
+invoke(FunctionCallInfo fcinfo)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		result = (Datum) 0;
+
+	PG_TRY();
+	{
+		result = FunctionCallInvoke(fcinfo);
+	}
+	PG_CATCH();
+	{
+		static const char prefix[] = "plpy.Error: ";
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->message && strncmp(edata->message, prefix, strlen(prefix)) == 0)
+		{
+			FlushErrorState();
+			edata->message = pstrdup(edata->message + strlen(prefix));
+			ReThrowError(edata);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* Loads pgdl.dispatch into this backend's Python, once. */
+static void
+ensure_python(void)
+{
+	static bool ready = false;
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (ready)
+		return;
+	OidFunctionCall1(pgdl_dispatch_function("_python_boot", 1, argtypes),
+					 CStringGetTextDatum(pgdl_site_packages_path()));
+	ready = true;
+}
+
+/* Calls a plain (not set-returning) dispatcher function. */
+Datum
+pgdl_call_function(Oid fnoid, int nargs, Datum *args, bool *nulls, bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+	FmgrInfo	flinfo;
+	Datum		result;
+
+	ensure_python();
+	fmgr_info(fnoid, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, InvalidOid, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = nulls ? nulls[i] : false;
+	}
+	result = invoke(fcinfo);
+	/* Python ends a call quietly when it sees a cancel; raise it here. */
+	CHECK_FOR_INTERRUPTS();
+	*isnull = fcinfo->isnull;
+	return result;
+}
+
+/* A blessed RECORD copy of a relation's descriptor, as PL/Python expects. */
+TupleDesc
+pgdl_record_desc(TupleDesc reldesc)
+{
+	TupleDesc	desc = CreateTupleDescCopy(reldesc);
+
+	desc->tdtypeid = RECORDOID;
+	desc->tdtypmod = -1;
+	return BlessTupleDesc(desc);
+}
+
+PgdlCall *
+pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
+				TupleDesc expected, EState *estate)
+{
+	PgdlCall   *call = palloc0(sizeof(PgdlCall));
+
+	ensure_python();
+	fmgr_info(fnoid, &call->flinfo);
+	call->fcinfo = palloc0(SizeForFunctionCallInfo(nargs));
+	call->econtext = CreateExprContext(estate);
+
+	call->rsinfo.type = T_ReturnSetInfo;
+	call->rsinfo.econtext = call->econtext;
+	call->rsinfo.expectedDesc = expected;
+	call->rsinfo.allowedModes = SFRM_ValuePerCall;
+	call->rsinfo.returnMode = SFRM_ValuePerCall;
+
+	InitFunctionCallInfoData(*call->fcinfo, &call->flinfo, nargs, InvalidOid,
+							 NULL, (Node *) &call->rsinfo);
+	for (int i = 0; i < nargs; i++)
+	{
+		call->fcinfo->args[i].value = args[i];
+		call->fcinfo->args[i].isnull = nulls ? nulls[i] : false;
+	}
+	return call;
+}
+
+/*
+ * Stores the next row into slot; false when the function is done.  The row
+ * lives in CurrentMemoryContext, which the caller resets between rows.
+ */
+bool
+pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
+{
+	Datum		result;
+
+	ExecClearTuple(slot);
+	if (call->done)
+		return false;
+
+	call->rsinfo.isDone = ExprSingleResult;
+	call->fcinfo->isnull = false;
+	result = invoke(call->fcinfo);
+	if (call->rsinfo.isDone == ExprEndResult)
+	{
+		call->done = true;
+		return false;
+	}
+	if (call->rsinfo.isDone != ExprMultipleResult)
+		elog(ERROR, "pgdl dispatcher function did not return a set");
+
+	if (call->fcinfo->isnull)
+		ExecStoreAllNullTuple(slot);
+	else
+	{
+		HeapTupleHeader td = DatumGetHeapTupleHeader(result);
+		HeapTupleData tuple;
+
+		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = td;
+		heap_deform_tuple(&tuple, slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull);
+		ExecStoreVirtualTuple(slot);
+	}
+	return true;
+}
+
+/* Ends a call; a generator still running is closed by PL/Python's clean-up. */
+void
+pgdl_call_end(PgdlCall *call)
+{
+	if (call == NULL)
+		return;
+	FreeExprContext(call->econtext, true);
+	pfree(call->fcinfo);
+	pfree(call);
+}
+
+List *
+pgdl_column_names(TupleDesc tupdesc, List *attnums)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, attnums)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, intVal(lfirst(lc)) - 1);
+
+		names = lappend(names, NameStr(att->attname));
+	}
+	return names;
+}

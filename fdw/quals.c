@@ -1,0 +1,246 @@
+/*
+ * quals.c
+ *		Which restrictions Python sees, and how their values cross over.
+ *
+ * Handed to Python: `column op value` for any binary operator, `column op
+ * ANY/ALL (array)`, and `column IS [NOT] NULL`, where value is an expression
+ * without Vars, volatile functions or subplans (a constant, a query
+ * parameter, an array of them).  Everything else stays local.  Python may
+ * use a qual to skip rows; PostgreSQL rechecks every qual either way, so a
+ * wrapper that ignores them is still correct.
+ */
+#include "postgres.h"
+
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+
+#include "pgdl_fdw.h"
+
+static Var *
+own_column(Node *node, Index relid)
+{
+	if (node && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	if (node && IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno == relid && var->varlevelsup == 0 && var->varattno > 0)
+			return var;
+	}
+	return NULL;
+}
+
+static bool
+is_value(Node *node)
+{
+	return node != NULL &&
+		!contain_var_clause(node) &&
+		!contain_volatile_functions(node) &&
+		!contain_subplans(node);
+}
+
+static PgdlQual *
+make_qual(AttrNumber attnum, Oid opno, const char *quantifier, Node *value)
+{
+	PgdlQual   *qual = palloc0(sizeof(PgdlQual));
+	char	   *opname = get_opname(opno);
+
+	if (opname == NULL)
+		return NULL;
+	qual->attnum = attnum;
+	qual->opname = opname;
+	qual->quantifier = quantifier ? pstrdup(quantifier) : NULL;
+	qual->value = (Expr *) value;
+	return qual;
+}
+
+static PgdlQual *
+extract_qual(Expr *clause, Index relid)
+{
+	if (IsA(clause, OpExpr))
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+		Node	   *left,
+				   *right;
+		Var		   *var;
+
+		if (list_length(op->args) != 2)
+			return NULL;
+		left = linitial(op->args);
+		right = lsecond(op->args);
+		if ((var = own_column(left, relid)) && is_value(right))
+			return make_qual(var->varattno, op->opno, NULL, right);
+		if ((var = own_column(right, relid)) && is_value(left))
+		{
+			Oid			commutator = get_commutator(op->opno);
+
+			if (OidIsValid(commutator))
+				return make_qual(var->varattno, commutator, NULL, left);
+		}
+		return NULL;
+	}
+	if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+		Var		   *var = own_column(linitial(saop->args), relid);
+		Node	   *array = lsecond(saop->args);
+
+		if (var && is_value(array))
+			return make_qual(var->varattno, saop->opno, saop->useOr ? "any" : "all", array);
+		return NULL;
+	}
+	if (IsA(clause, NullTest))
+	{
+		NullTest   *test = (NullTest *) clause;
+		Var		   *var = own_column((Node *) test->arg, relid);
+		PgdlQual   *qual;
+
+		if (!var || test->argisrow)
+			return NULL;
+		qual = palloc0(sizeof(PgdlQual));
+		qual->attnum = var->varattno;
+		qual->opname = pstrdup(test->nulltesttype == IS_NULL ? "=" : "<>");
+		return qual;
+	}
+	return NULL;
+}
+
+List *
+pgdl_extract_quals(PlannerInfo *root, RelOptInfo *baserel)
+{
+	List	   *quals = NIL;
+	ListCell   *lc;
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		PgdlQual   *qual;
+
+		if (rinfo->pseudoconstant)
+			continue;
+		qual = extract_qual(rinfo->clause, baserel->relid);
+		if (qual)
+			quals = lappend(quals, qual);
+	}
+	return quals;
+}
+
+/*
+ * Plan-tree form: each qual is [attnum, opname, quantifier, value index],
+ * and the value expressions go to fdw_exprs so that setrefs fixes Params.
+ */
+List *
+pgdl_quals_to_private(List *quals, List **exprs)
+{
+	List	   *private = NIL;
+	ListCell   *lc;
+
+	*exprs = NIL;
+	foreach(lc, quals)
+	{
+		PgdlQual   *qual = lfirst(lc);
+		int			index = -1;
+
+		if (qual->value)
+		{
+			index = list_length(*exprs);
+			*exprs = lappend(*exprs, qual->value);
+		}
+		private = lappend(private,
+						  list_make4(makeInteger(qual->attnum),
+									 makeString(qual->opname),
+									 makeString(qual->quantifier ? qual->quantifier : ""),
+									 makeInteger(index)));
+	}
+	return private;
+}
+
+List *
+pgdl_quals_from_private(List *private, List *exprs)
+{
+	List	   *quals = NIL;
+	ListCell   *lc;
+
+	foreach(lc, private)
+	{
+		List	   *item = lfirst(lc);
+		PgdlQual   *qual = palloc0(sizeof(PgdlQual));
+		char	   *quantifier = strVal(lthird(item));
+		int			index = intVal(lfourth(item));
+
+		qual->attnum = intVal(linitial(item));
+		qual->opname = strVal(lsecond(item));
+		qual->quantifier = quantifier[0] ? quantifier : NULL;
+		qual->value = index >= 0 ? list_nth(exprs, index) : NULL;
+		quals = lappend(quals, qual);
+	}
+	return quals;
+}
+
+/*
+ * The quals as a pgdl.datum[] for Python: one row per qual with the column
+ * name, operator, quantifier and the value in its natural Python type.
+ * values/isnulls hold the evaluated value of each qual; with only_constants,
+ * they are NULL and quals whose value is not a Const are left out (planning).
+ */
+Datum
+pgdl_quals_to_python(List *quals, Datum *values, bool *isnulls,
+					 TupleDesc tupdesc, bool only_constants)
+{
+	List	   *rows = NIL;
+	ListCell   *lc;
+
+	foreach(lc, quals)
+	{
+		PgdlQual   *qual = lfirst(lc);
+		int			i = foreach_current_index(lc);
+		Form_pg_attribute att = TupleDescAttr(tupdesc, qual->attnum - 1);
+		Datum		value = (Datum) 0;
+		bool		isnull = true;
+		Oid			typid = InvalidOid;
+
+		if (qual->value)
+		{
+			typid = exprType((Node *) qual->value);
+			if (only_constants)
+			{
+				if (!IsA(qual->value, Const))
+					continue;
+				value = ((Const *) qual->value)->constvalue;
+				isnull = ((Const *) qual->value)->constisnull;
+			}
+			else
+			{
+				value = values[i];
+				isnull = isnulls[i];
+			}
+		}
+		rows = lappend(rows,
+					   DatumGetPointer(pgdl_datum_row(NameStr(att->attname), qual->opname,
+													  qual->quantifier, typid, value, isnull)));
+	}
+	return pgdl_datum_array(rows);
+}
+
+/* "col op value" as EXPLAIN VERBOSE shows what Python was handed. */
+char *
+pgdl_qual_to_string(PgdlQual *qual, TupleDesc tupdesc, List *dpcontext)
+{
+	const char *column = quote_identifier(NameStr(TupleDescAttr(tupdesc, qual->attnum - 1)->attname));
+	char	   *value;
+
+	if (qual->value == NULL)
+		return psprintf("%s %s", column,
+						strcmp(qual->opname, "=") == 0 ? "IS NULL" : "IS NOT NULL");
+	value = deparse_expression((Node *) qual->value, dpcontext, false, false);
+	if (qual->quantifier)
+		return psprintf("%s %s %s (%s)", column, qual->opname,
+						strcmp(qual->quantifier, "any") == 0 ? "ANY" : "ALL", value);
+	return psprintf("%s %s %s", column, qual->opname, value);
+}

@@ -1,0 +1,195 @@
+/*
+ * scan.c
+ *		Executing a foreign scan: segments, parallel coordination, rows.
+ *
+ * The rows of a scan split into n segments; a participant runs the
+ * wrapper's execute() for one segment at a time, as segment k of n.  A
+ * serial scan runs all n itself.  In a parallel scan the participants
+ * (leader and workers) claim segment numbers from a counter in shared
+ * memory, so each segment is run exactly once however many workers were
+ * actually launched.
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "pgdl_fdw.h"
+
+void
+pgdlBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	Relation	rel = node->ss.ss_currentRelation;
+	PgdlScanState *state = palloc0(sizeof(PgdlScanState));
+	Oid			argtypes[5];
+
+	state->quals = pgdl_quals_from_private(list_nth(plan->fdw_private, PGDL_PRIVATE_QUALS),
+										   plan->fdw_exprs);
+	state->columns = list_nth(plan->fdw_private, PGDL_PRIVATE_COLUMNS);
+	state->segments = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_SEGMENTS));
+	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
+	node->fdw_state = state;
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+
+	state->qual_states = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+	state->record_desc = pgdl_record_desc(RelationGetDescr(rel));
+	argtypes[0] = TEXTOID;
+	argtypes[1] = pgdl_datum_array_type();
+	argtypes[2] = TEXTARRAYOID;
+	argtypes[3] = INT4OID;
+	argtypes[4] = INT4OID;
+	state->scan_fn = pgdl_dispatch_function("_fdw_scan", 5, argtypes);
+	state->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl scan rows",
+										   ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Evaluates the qual values (constants, parameters) for this scan. */
+static Datum
+evaluate_quals(ForeignScanState *node, PgdlScanState *state)
+{
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
+	int			n = list_length(state->quals);
+	Datum	   *values = palloc0(sizeof(Datum) * Max(n, 1));
+	bool	   *isnulls = palloc0(sizeof(bool) * Max(n, 1));
+	int			value_index = 0;
+	ListCell   *lc;
+
+	foreach(lc, state->quals)
+	{
+		PgdlQual   *qual = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		if (qual->value == NULL)
+			continue;
+		values[i] = ExecEvalExpr(list_nth(state->qual_states, value_index++),
+								 econtext, &isnulls[i]);
+	}
+	return pgdl_quals_to_python(state->quals, values, isnulls, tupdesc, false);
+}
+
+static int
+claim_segment(PgdlScanState *state)
+{
+	uint32		segment;
+
+	if (state->shared)
+		segment = pg_atomic_fetch_add_u32(&state->shared->next_segment, 1);
+	else
+		segment = state->next_segment++;
+	return segment < (uint32) state->segments ? (int) segment : -1;
+}
+
+static bool
+start_segment(ForeignScanState *node, PgdlScanState *state)
+{
+	TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
+	int			segment = claim_segment(state);
+	Datum		args[5];
+	MemoryContext old;
+
+	if (segment < 0)
+		return false;
+
+	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+	if (state->quals_datum == (Datum) 0)
+		state->quals_datum = evaluate_quals(node, state);
+	args[0] = CStringGetTextDatum(state->tabledef);
+	args[1] = state->quals_datum;
+	args[2] = pgdl_text_array(pgdl_column_names(tupdesc, state->columns));
+	args[3] = Int32GetDatum(segment);
+	args[4] = Int32GetDatum(state->segments);
+	state->call = pgdl_call_begin(state->scan_fn, 5, args, NULL, state->record_desc,
+								  node->ss.ps.state);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+TupleTableSlot *
+pgdlIterateForeignScan(ForeignScanState *node)
+{
+	PgdlScanState *state = node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	MemoryContextReset(state->row_cxt);
+	for (;;)
+	{
+		MemoryContext old;
+		bool		found;
+
+		CHECK_FOR_INTERRUPTS();
+		if (state->call == NULL && !start_segment(node, state))
+			return ExecClearTuple(slot);
+
+		old = MemoryContextSwitchTo(state->row_cxt);
+		found = pgdl_call_next(state->call, slot);
+		MemoryContextSwitchTo(old);
+
+		/* A wrapper that saw a cancel request ends its rows; raise it here. */
+		CHECK_FOR_INTERRUPTS();
+		if (found)
+			return slot;
+		pgdl_call_end(state->call);
+		state->call = NULL;
+	}
+}
+
+void
+pgdlReScanForeignScan(ForeignScanState *node)
+{
+	PgdlScanState *state = node->fdw_state;
+
+	pgdl_call_end(state->call);
+	state->call = NULL;
+	state->next_segment = 0;
+	state->quals_datum = (Datum) 0;
+}
+
+void
+pgdlEndForeignScan(ForeignScanState *node)
+{
+	PgdlScanState *state = node->fdw_state;
+
+	if (state)
+	{
+		pgdl_call_end(state->call);
+		state->call = NULL;
+	}
+}
+
+Size
+pgdlEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
+{
+	return sizeof(PgdlSharedScan);
+}
+
+void
+pgdlInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	PgdlScanState *state = node->fdw_state;
+
+	state->shared = coordinate;
+	pg_atomic_init_u32(&state->shared->next_segment, 0);
+}
+
+void
+pgdlReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	pg_atomic_write_u32(&((PgdlSharedScan *) coordinate)->next_segment, 0);
+}
+
+void
+pgdlInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate)
+{
+	((PgdlScanState *) node->fdw_state)->shared = coordinate;
+}

@@ -1,0 +1,201 @@
+"""The PL/Python entry point of pgdl_fdw.
+
+The C handler calls the pgdl._fdw_* SQL functions, whose bodies call the
+functions here with plain arguments: the table definition as JSON text (see
+fdw/options.c), quals and values as pgdl.datum rows (fdw/values.c), column
+names.  This module finds the wrapper class, keeps one instance per table
+definition per backend, calls it through the Multicorn API, and turns
+pgdl's errors into PostgreSQL ERRORs.
+"""
+
+import importlib
+import json
+import sys
+from collections import OrderedDict
+
+from pgdl import interrupts, server
+from pgdl.errors import PgdlError, invalid_option
+
+# A pgdl.datum row holds its value in exactly one of these slots.
+_VALUE_SLOTS = ("i", "f", "n", "b", "t", "y", "ia", "fa", "na", "ba", "ta", "ya")
+
+_instances = {}
+
+
+def attach(plpy):
+    server.attach(plpy)
+    _provide_multicorn()
+    import pgdl.multicorn  # noqa: F401  (resolves the API before any wrapper loads)
+
+
+def _provide_multicorn():
+    """Make `import multicorn` work for wrapper classes when it is not installed."""
+    try:
+        importlib.import_module("multicorn")
+    except ImportError:
+        import pgdl.multicorn.api
+        import pgdl.multicorn.utils
+        shim = importlib.import_module("pgdl.multicorn")
+        sys.modules["multicorn"] = shim
+        sys.modules["multicorn.utils"] = pgdl.multicorn.utils
+        shim.utils = pgdl.multicorn.utils
+
+
+def _value(datum):
+    for slot in _VALUE_SLOTS:
+        value = datum[slot]
+        if value is not None:
+            return value
+    return None
+
+
+def _quals(datums):
+    from pgdl.multicorn import Qual
+    quals = []
+    for datum in datums or ():
+        operator = datum["op"]
+        if datum["quantifier"]:
+            operator = (operator, datum["quantifier"] == "any")
+        quals.append(Qual(datum["name"], operator, _value(datum)))
+    return quals
+
+
+class _Table:
+    """A foreign table's definition and its wrapper instance."""
+
+    def __init__(self, tabledef):
+        from pgdl.multicorn import ColumnDefinition
+        definition = json.loads(tabledef)
+        self.name = "%s.%s" % (definition["schema"], definition["table"])
+        self.columns = [column["name"] for column in definition["columns"]]
+        options = dict(definition["server_options"])
+        options.update(definition["table_options"])
+        self.options = options
+        columns = OrderedDict(
+            (column["name"], ColumnDefinition(
+                column["name"], type_oid=column["type_oid"], typmod=column["typmod"],
+                type_name=column["type_name"], base_type_name=column["base_type_name"],
+                options=column["options"]))
+            for column in definition["columns"])
+        cls = _wrapper_class(definition["wrapper"], options, self.name)
+        self.segmented = callable(getattr(cls, "get_segments", None))
+        self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
+        self.fdw = cls(options, columns)
+
+    def row(self, row):
+        """A row from execute() as a tuple in the table's column order."""
+        if isinstance(row, dict):
+            return tuple(row.get(name) for name in self.columns)
+        row = tuple(row)
+        if len(row) != len(self.columns):
+            raise PgdlError(
+                "a row of foreign table %s has %d values; the table has %d columns"
+                % (self.name, len(row), len(self.columns)),
+                hint="Yield a dict keyed by column name, or one value per column.")
+        return row
+
+
+def _wrapper_class(wrapper, options, table_name):
+    if wrapper:
+        module_name, _, class_name = wrapper.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise invalid_option(
+                'wrapper class "%s" of foreign table %s cannot be loaded: %s'
+                % (wrapper, table_name, exc),
+                hint="Name a class as module.Class, importable from the venv of pgdl.venv.")
+    from pgdl import foreign
+    return foreign.kind_class(options.get("kind"), table_name)
+
+
+def _table(tabledef):
+    table = _instances.get(tabledef)
+    if table is None:
+        table = _instances[tabledef] = _Table(tabledef)
+    return table
+
+
+def _boundary(function):
+    """Run a dispatcher call: pgdl errors become PostgreSQL errors, and a
+    cancel ends the call quietly so that C raises PostgreSQL's cancel error."""
+    def call(*args):
+        try:
+            with interrupts.guard():
+                return function(*args)
+        except PgdlError as error:
+            server.raise_error(error)
+        except interrupts.Interrupted:
+            return None
+    call.__name__ = function.__name__
+    call.__doc__ = function.__doc__
+    return call
+
+
+@_boundary
+def plan(tabledef, quals, columns):
+    """rows, width, segments and parallel safety for the planner."""
+    table = _table(tabledef)
+    quals = _quals(quals)
+    rows, width = table.fdw.get_rel_size(quals, list(columns))
+    segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
+    return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
+            "parallel_safe": table.parallel_safe}
+
+
+def scan(tabledef, quals, columns, segment, segments):
+    """The rows of one segment, as tuples in column order."""
+    try:
+        with interrupts.guard():
+            table = _table(tabledef)
+            kwargs = {}
+            if table.segmented:
+                from pgdl.foreign.base import Segment
+                kwargs["segment"] = Segment(segment, segments)
+            rows = iter(table.fdw.execute(_quals(quals), list(columns), **kwargs))
+        while True:
+            with interrupts.guard():
+                try:
+                    row = table.row(next(rows))
+                except StopIteration:
+                    break
+            yield row
+    except PgdlError as error:
+        server.raise_error(error)
+    except interrupts.Interrupted:
+        return
+
+
+@_boundary
+def explain(tabledef, quals, columns, verbose):
+    table = _table(tabledef)
+    lines = table.fdw.explain(_quals(quals), list(columns), verbose=verbose)
+    return [str(line) for line in lines or ()]
+
+
+@_boundary
+def insert(tabledef, values):
+    """insert() of the wrapper; the row it returns is what RETURNING shows."""
+    table = _table(tabledef)
+    row = {datum["name"]: _value(datum) for datum in values}
+    returned = table.fdw.insert(row)
+    return [table.row(returned)] if returned is not None else []
+
+
+@_boundary
+def validate(kind, options):
+    from pgdl import foreign
+    pairs = dict(zip(options[0::2], options[1::2]))
+    foreign.kind_class(kind, "being defined").validate_options(pairs)
+
+
+@_boundary
+def import_schema(server_name, wrapper, server_options, remote_schema, local_schema,
+                  options, restriction, tables):
+    server_options = dict(zip(server_options[0::2], server_options[1::2]))
+    options = dict(zip(options[0::2], options[1::2]))
+    cls = _wrapper_class(wrapper, server_options, "of server %s" % server_name)
+    restriction_type = {"limit": "limit", "except": "except"}.get(restriction)
+    definitions = cls.import_schema(remote_schema, server_options, options,
+                                    restriction_type, list(tables)) or []
+    return [definition.to_statement(local_schema, server_name) for definition in definitions]

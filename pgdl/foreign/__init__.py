@@ -1,0 +1,26 @@
+"""The Multicorn-API classes behind pgdl's own foreign tables.
+
+A foreign table on server pgdl names its class with the option `kind`.
+"""
+
+import importlib
+
+from pgdl.errors import invalid_option
+
+KINDS = {
+    "series": "pgdl.foreign.series.Series",
+}
+
+
+def kind_class(kind, table_name):
+    if kind is None:
+        raise invalid_option(
+            "foreign table %s has no option \"kind\"" % table_name,
+            hint="Tables on server pgdl need kind: one of %s." % ", ".join(sorted(KINDS)))
+    path = KINDS.get(kind)
+    if path is None:
+        raise invalid_option(
+            "unknown kind \"%s\" for foreign table %s" % (kind, table_name),
+            hint="Valid kinds are: %s." % ", ".join(sorted(KINDS)))
+    module_name, _, class_name = path.rpartition(".")
+    return getattr(importlib.import_module(module_name), class_name)

@@ -1,0 +1,64 @@
+"""What pgdl's own wrapper classes share: typed options and segments."""
+
+from collections import namedtuple
+
+from pgdl.errors import invalid_option
+from pgdl.multicorn import ForeignDataWrapper
+
+Segment = namedtuple("Segment", ["index", "count"])
+Segment.__doc__ = """Which share of the rows a scan produces: segment `index` of `count`.
+
+On one PostgreSQL node the participants of a parallel scan are the
+segments; on Greenplum/Cloudberry the segment index and count of the
+segment process are."""
+
+
+def positive_int(name, text):
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1:
+        raise invalid_option('invalid value for option "%s": "%s"' % (name, text),
+                             hint="Use a whole number of at least 1.")
+    return value
+
+
+def integer(name, text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise invalid_option('invalid value for option "%s": "%s"' % (name, text),
+                             hint="Use a whole number.")
+
+
+class PgdlWrapper(ForeignDataWrapper):
+    """A pgdl table kind.
+
+    OPTIONS maps each option a kind accepts to a parser (name, text) ->
+    value; anything else is refused.  Kinds that split their rows define
+    get_segments() and take `segment=Segment(index, count)` in execute().
+    """
+
+    parallel_safe = True
+    OPTIONS = {"kind": lambda name, text: text, "segments": positive_int}
+
+    def __init__(self, fdw_options, fdw_columns):
+        super().__init__(fdw_options, fdw_columns)
+        self.columns = fdw_columns
+        self.options = self.validate_options(fdw_options)
+
+    @classmethod
+    def validate_options(cls, options):
+        parsed = {}
+        for name, text in options.items():
+            parser = cls.OPTIONS.get(name)
+            if parser is None:
+                raise invalid_option(
+                    'invalid option "%s" for a table of kind "%s"' % (name, options.get("kind")),
+                    hint="Valid options are: %s." % ", ".join(sorted(cls.OPTIONS)))
+            parsed[name] = parser(name, text)
+        return parsed
+
+    def get_segments(self, quals, columns):
+        return self.options.get("segments", 1)

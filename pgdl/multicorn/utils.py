@@ -1,0 +1,17 @@
+"""multicorn.utils for pgdl: messages to the PostgreSQL client.
+
+`log_to_postgres(message, level, hint, detail)` sends a message at a
+`logging` level; ERROR and CRITICAL raise, and reach the client as a
+PostgreSQL ERROR with the message, detail and hint.
+"""
+
+from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING
+
+from pgdl import server
+
+
+def log_to_postgres(message, level=INFO, hint=None, detail=None):
+    server.report(level, message, hint=hint, detail=detail)
+
+
+__all__ = ["log_to_postgres", "CRITICAL", "DEBUG", "ERROR", "INFO", "WARNING"]

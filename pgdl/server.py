@@ -1,0 +1,47 @@
+"""The PostgreSQL server as Python code running inside it sees it.
+
+PL/Python hands its `plpy` module to the dispatcher, which attaches it here.
+Outside the server (plain pytest, benchmarks) nothing is attached: messages
+go to the `logging` module and SQL is unavailable.
+"""
+
+import logging
+
+from pgdl.errors import PgdlError
+
+NOTICE = 25  # between logging.INFO and logging.WARNING, as in PostgreSQL
+
+plpy = None
+_log = logging.getLogger("pgdl")
+
+
+def attach(module):
+    global plpy
+    plpy = module
+
+
+def inside():
+    return plpy is not None
+
+
+def report(level, message, hint=None, detail=None):
+    """A message at a `logging` level; ERROR and above raise PgdlError."""
+    if level >= logging.ERROR:
+        raise PgdlError(message, detail=detail, hint=hint, sqlstate="HV000")
+    if plpy is None:
+        _log.log(level, message)
+        return
+    kwargs = {key: value for key, value in (("hint", hint), ("detail", detail)) if value}
+    if level >= logging.WARNING:
+        plpy.warning(message, **kwargs)
+    elif level >= NOTICE:
+        plpy.notice(message, **kwargs)
+    elif level >= logging.INFO:
+        plpy.info(message, **kwargs)
+    else:
+        plpy.debug(message, **kwargs)
+
+
+def raise_error(error):
+    """Raise a PgdlError as the PostgreSQL ERROR it describes."""
+    plpy.error(error.message, detail=error.detail, hint=error.hint, sqlstate=error.sqlstate)

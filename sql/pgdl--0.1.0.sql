@@ -1,0 +1,105 @@
+-- pgdl 0.1.0: deep learning inside PostgreSQL.
+\echo Use "CREATE EXTENSION pgdl CASCADE" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- The Python bridge
+--
+-- Every foreign table of pgdl_fdw is served by a Python class.  The C
+-- handler reaches Python only through the pgdl._fdw_* functions below, which
+-- hand their arguments to pgdl.dispatch inside the venv named by the
+-- pgdl.venv setting.  They are internal: nobody but the handler (which calls
+-- them through fmgr, without a permission check) may execute them.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgdl.site_packages() RETURNS text
+    AS 'MODULE_PATHNAME', 'pgdl_site_packages' LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION pgdl.site_packages() IS
+    'the site-packages folder of the pgdl.venv setting, from which the server imports pgdl';
+
+-- A value handed to Python: the slot that fits its type holds it.
+CREATE TYPE pgdl.datum AS (
+    name text, op text, quantifier text,
+    i int8, f float8, n numeric, b bool, t text, y bytea,
+    ia int8[], fa float8[], na numeric[], ba bool[], ta text[], ya bytea[]
+);
+COMMENT ON TYPE pgdl.datum IS
+    'a qual or column value on its way to Python, in the slot of its natural Python type';
+
+-- Puts the venv first on sys.path and loads pgdl.dispatch into GD.  The C
+-- handler calls it through fmgr once per backend before any other _fdw_*
+-- function: in a parallel worker PL/Python cannot run SQL (plpy.execute
+-- opens a subtransaction), so nothing here may.
+CREATE FUNCTION pgdl._python_boot(path text) RETURNS void LANGUAGE plpython3u AS $$
+import sys
+if path not in sys.path:
+    import site
+    site.addsitedir(path)
+    sys.path.remove(path)
+    sys.path.insert(0, path)
+from pgdl import dispatch
+dispatch.attach(plpy)
+GD["pgdl"] = dispatch
+$$;
+
+CREATE FUNCTION pgdl._fdw_plan(tabledef text, quals pgdl.datum[], columns text[],
+    OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool)
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].plan(tabledef, quals, columns)
+$$;
+
+CREATE FUNCTION pgdl._fdw_scan(tabledef text, quals pgdl.datum[], columns text[],
+    segment int4, segments int4) RETURNS SETOF record
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].scan(tabledef, quals, columns, segment, segments)
+$$;
+
+CREATE FUNCTION pgdl._fdw_explain(tabledef text, quals pgdl.datum[], columns text[],
+    verbose bool) RETURNS text[]
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].explain(tabledef, quals, columns, verbose)
+$$;
+
+CREATE FUNCTION pgdl._fdw_insert(tabledef text, "values" pgdl.datum[]) RETURNS SETOF record
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].insert(tabledef, values)
+$$;
+
+CREATE FUNCTION pgdl._fdw_validate(kind text, options text[]) RETURNS void
+LANGUAGE plpython3u AS $$
+GD["pgdl"].validate(kind, options)
+$$;
+
+CREATE FUNCTION pgdl._fdw_import_schema(server text, wrapper text, server_options text[],
+    remote_schema text, local_schema text, options text[], restriction text, tables text[])
+RETURNS text[] LANGUAGE plpython3u AS $$
+return GD["pgdl"].import_schema(server, wrapper, server_options, remote_schema,
+                                local_schema, options, restriction, tables)
+$$;
+
+REVOKE ALL ON FUNCTION pgdl._python_boot(text), pgdl._fdw_plan(text, pgdl.datum[], text[]),
+    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4),
+    pgdl._fdw_explain(text, pgdl.datum[], text[], bool),
+    pgdl._fdw_insert(text, pgdl.datum[]), pgdl._fdw_validate(text, text[]),
+    pgdl._fdw_import_schema(text, text, text[], text, text, text[], text, text[])
+    FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- The foreign-data wrapper and its server
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgdl.fdw_handler() RETURNS fdw_handler
+    AS 'MODULE_PATHNAME', 'pgdl_fdw_handler' LANGUAGE C STRICT;
+COMMENT ON FUNCTION pgdl.fdw_handler() IS 'handler of the pgdl_fdw foreign-data wrapper';
+
+CREATE FUNCTION pgdl.fdw_validator(text[], oid) RETURNS void
+    AS 'MODULE_PATHNAME', 'pgdl_fdw_validator' LANGUAGE C STRICT;
+COMMENT ON FUNCTION pgdl.fdw_validator(text[], oid) IS
+    'option validator of the pgdl_fdw foreign-data wrapper';
+
+CREATE FOREIGN DATA WRAPPER pgdl_fdw HANDLER pgdl.fdw_handler VALIDATOR pgdl.fdw_validator;
+COMMENT ON FOREIGN DATA WRAPPER pgdl_fdw IS
+    'foreign tables served by Python classes written against the Multicorn API';
+
+CREATE SERVER pgdl FOREIGN DATA WRAPPER pgdl_fdw;
+COMMENT ON SERVER pgdl IS
+    'pgdl''s own tables: the option "kind" of a foreign table picks what it serves';
