@@ -35,7 +35,7 @@ demo: setup
 	$(PYTHON) -m pgdl.demo
 
 test: setup
-	$(PYTHON) -m pytest -p no:cacheprovider tests
+	$(PGDL_VENV)/bin/pytest
 
 db: setup
 	@$(PYTHON) -m pgdl.cluster start

@@ -141,6 +141,42 @@ pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
 }
 
 /*
+ * PL/Python reports any exception raised while iterating a set-returning
+ * function as "error fetching next item from iterator", losing its message.
+ * So the dispatcher's generators end quietly instead, keeping the error,
+ * which is raised here as it was meant.
+ */
+static void
+raise_pending_error(void)
+{
+	Datum		result;
+	bool		isnull;
+	HeapTupleHeader td;
+	char	   *fields[5];
+
+	result = pgdl_call_function(pgdl_dispatch_function("_fdw_take_error", 0, NULL),
+								0, NULL, NULL, &isnull);
+	if (isnull)
+		return;
+	td = DatumGetHeapTupleHeader(result);
+	for (int i = 0; i < 5; i++)
+	{
+		Datum		field = GetAttributeByNum(td, i + 1, &isnull);
+
+		fields[i] = isnull ? NULL : TextDatumGetCString(field);
+	}
+	ereport(ERROR,
+			(errcode(fields[3] && strlen(fields[3]) == 5 ?
+					 MAKE_SQLSTATE(fields[3][0], fields[3][1], fields[3][2],
+								   fields[3][3], fields[3][4]) :
+					 ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+			 errmsg_internal("%s", fields[0]),
+			 fields[1] ? errdetail_internal("%s", fields[1]) : 0,
+			 fields[2] ? errhint("%s", fields[2]) : 0,
+			 fields[4] ? errcontext("%s", fields[4]) : 0));
+}
+
+/*
  * Stores the next row into slot; false when the function is done.  The row
  * lives in CurrentMemoryContext, which the caller resets between rows.
  */
@@ -159,6 +195,7 @@ pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
 	if (call->rsinfo.isDone == ExprEndResult)
 	{
 		call->done = true;
+		raise_pending_error();
 		return false;
 	}
 	if (call->rsinfo.isDone != ExprMultipleResult)

@@ -3,7 +3,8 @@
  *		Which restrictions Python sees, and how their values cross over.
  *
  * Handed to Python: `column op value` for any binary operator, `column op
- * ANY/ALL (array)`, and `column IS [NOT] NULL`, where value is an expression
+ * ANY/ALL (array)`, `column IS [NOT] NULL`, and a boolean column on its own
+ * (`column = true`) or negated (`column = false`), where value is an expression
  * without Vars, volatile functions or subplans (a constant, a query
  * parameter, an array of them).  Everything else stays local.  Python may
  * use a qual to skip rows; PostgreSQL rechecks every qual either way, so a
@@ -11,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
@@ -63,6 +66,16 @@ make_qual(AttrNumber attnum, Oid opno, const char *quantifier, Node *value)
 static PgdlQual *
 extract_qual(Expr *clause, Index relid)
 {
+	/* A boolean column on its own is `column = true`; NOT column is `= false`. */
+	{
+		bool		negated = is_notclause(clause);
+		Node	   *arg = negated ? (Node *) get_notclausearg(clause) : (Node *) clause;
+		Var		   *var = own_column(arg, relid);
+
+		if (var && var->vartype == BOOLOID)
+			return make_qual(var->varattno, BooleanEqualOperator, NULL,
+							 makeBoolConst(!negated, false));
+	}
 	if (IsA(clause, OpExpr))
 	{
 		OpExpr	   *op = (OpExpr *) clause;

@@ -11,6 +11,7 @@ pgdl's errors into PostgreSQL ERRORs.
 import importlib
 import json
 import sys
+import traceback
 from collections import OrderedDict
 
 from pgdl import interrupts, server
@@ -20,6 +21,7 @@ from pgdl.errors import PgdlError, invalid_option
 _VALUE_SLOTS = ("i", "f", "n", "b", "t", "y", "ia", "fa", "na", "ba", "ta", "ya")
 
 _instances = {}
+_pending_error = None
 
 
 def attach(plpy):
@@ -143,8 +145,34 @@ def plan(tabledef, quals, columns):
             "parallel_safe": table.parallel_safe}
 
 
+def _describe(exc):
+    """An exception as the fields of a PostgreSQL error."""
+    if isinstance(exc, PgdlError):
+        return {"message": exc.message, "detail": exc.detail, "hint": exc.hint,
+                "sqlstate": exc.sqlstate, "context": None}
+    plpy = server.plpy
+    if plpy is not None and isinstance(exc, (plpy.Error, plpy.SPIError)):
+        # raised by plpy.error() or by SQL run through plpy: fields of its own
+        return {"message": str(exc), "detail": getattr(exc, "detail", None),
+                "hint": getattr(exc, "hint", None), "sqlstate": getattr(exc, "sqlstate", None),
+                "context": None}
+    return {"message": "%s: %s" % (type(exc).__name__, exc), "detail": None, "hint": None,
+            "sqlstate": None,
+            "context": "".join(traceback.format_exception(exc)).rstrip()}
+
+
+def take_error():
+    """The error that ended the last scan generator (once), or None."""
+    global _pending_error
+    error, _pending_error = _pending_error, None
+    return error
+
+
 def scan(tabledef, quals, columns, segment, segments):
-    """The rows of one segment, as tuples in column order."""
+    """The rows of one segment, as tuples in column order.
+
+    Errors end the generator quietly; C raises them (take_error)."""
+    global _pending_error
     try:
         with interrupts.guard():
             table = _table(tabledef)
@@ -160,10 +188,10 @@ def scan(tabledef, quals, columns, segment, segments):
                 except StopIteration:
                     break
             yield row
-    except PgdlError as error:
-        server.raise_error(error)
     except interrupts.Interrupted:
         return
+    except Exception as exc:
+        _pending_error = _describe(exc)
 
 
 @_boundary

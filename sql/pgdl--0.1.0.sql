@@ -53,6 +53,13 @@ LANGUAGE plpython3u AS $$
 return GD["pgdl"].scan(tabledef, quals, columns, segment, segments)
 $$;
 
+-- The error that ended a _fdw_scan or _fdw_insert generator, if any.
+CREATE FUNCTION pgdl._fdw_take_error(OUT message text, OUT detail text, OUT hint text,
+    OUT sqlstate text, OUT context text)
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].take_error()
+$$;
+
 CREATE FUNCTION pgdl._fdw_explain(tabledef text, quals pgdl.datum[], columns text[],
     verbose bool) RETURNS text[]
 LANGUAGE plpython3u AS $$
@@ -77,7 +84,7 @@ return GD["pgdl"].import_schema(server, wrapper, server_options, remote_schema,
 $$;
 
 REVOKE ALL ON FUNCTION pgdl._python_boot(text), pgdl._fdw_plan(text, pgdl.datum[], text[]),
-    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4),
+    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4), pgdl._fdw_take_error(),
     pgdl._fdw_explain(text, pgdl.datum[], text[], bool),
     pgdl._fdw_insert(text, pgdl.datum[]), pgdl._fdw_validate(text, text[]),
     pgdl._fdw_import_schema(text, text, text[], text, text, text[], text, text[])
@@ -103,3 +110,14 @@ COMMENT ON FOREIGN DATA WRAPPER pgdl_fdw IS
 CREATE SERVER pgdl FOREIGN DATA WRAPPER pgdl_fdw;
 COMMENT ON SERVER pgdl IS
     'pgdl''s own tables: the option "kind" of a foreign table picks what it serves';
+
+------------------------------------------------------------------------------
+-- Who may use pgdl
+--
+-- Everyone may use the schema and create tables of pgdl's own kinds on
+-- server pgdl; naming Python code (a server's wrapper option) stays with
+-- superusers, and the internal functions above with nobody.
+------------------------------------------------------------------------------
+
+GRANT USAGE ON SCHEMA pgdl TO PUBLIC;
+GRANT USAGE ON FOREIGN SERVER pgdl TO PUBLIC;

@@ -1,0 +1,110 @@
+"""Classes written for multicorn2 (tests/wrappers/multicorn_style.py) run
+unchanged on pgdl_fdw: `import multicorn` resolves to pgdl's API."""
+
+import psycopg
+import pytest
+
+
+@pytest.fixture
+def constant(db):
+    db.execute("""CREATE SERVER constant FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.ConstantFDW')""")
+    db.execute("""CREATE FOREIGN TABLE constants (test text, test2 text) SERVER constant
+                  OPTIONS (rows '20')""")
+    return db
+
+
+def test_the_multicorn_tutorial_wrapper_runs_unchanged(constant):
+    rows = constant.execute("SELECT * FROM constants ORDER BY test2 LIMIT 3").fetchall()
+    assert rows[0] == ("test 0", "test2 0")
+    assert constant.execute("SELECT count(*) FROM constants").fetchone() == (20,)
+    assert constant.execute(
+        "SELECT test FROM constants WHERE test2 = 'test2 7'").fetchall() == [("test 7",)]
+
+
+def test_multicorn_resolves_to_pgdl_inside_the_server(constant):
+    constant.execute("SELECT count(*) FROM constants")
+    constant.execute("""
+        DO $$
+        import multicorn, multicorn.utils
+        assert multicorn.__name__ == "pgdl.multicorn", multicorn.__name__
+        assert multicorn.utils.__name__ == "pgdl.multicorn.utils"
+        $$ LANGUAGE plpython3u""")
+
+
+def test_get_rel_size_gives_the_row_estimate(constant):
+    plan = constant.execute("EXPLAIN SELECT * FROM constants").fetchone()[0]
+    assert "rows=20 " in plan and "width=40" in plan
+
+
+def test_explain_shows_the_wrapper_lines(constant):
+    text = "\n".join(r[0] for r in constant.execute("EXPLAIN SELECT * FROM constants"))
+    assert "Constant rows: 20" in text
+    as_json = constant.execute("EXPLAIN (FORMAT JSON) SELECT * FROM constants").fetchone()[0]
+    assert as_json[0]["Plan"]["Constant rows"] == "20"
+
+
+def test_limit_stops_the_generator_early(constant):
+    constant.execute("ALTER FOREIGN TABLE constants OPTIONS (SET rows '100000000')")
+    assert constant.execute("SELECT test FROM constants LIMIT 2").fetchall() == \
+        [("test 0",), ("test 1",)]
+
+
+def test_new_options_make_a_new_instance(constant):
+    constant.execute("ALTER FOREIGN TABLE constants OPTIONS (SET rows '3')")
+    assert constant.execute("SELECT count(*) FROM constants").fetchone() == (3,)
+
+
+def test_log_to_postgres_error_arrives_with_detail_and_hint(db):
+    db.execute("""CREATE SERVER failing FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.FailingFDW')""")
+    db.execute("CREATE FOREIGN TABLE broken (x text) SERVER failing")
+    with pytest.raises(psycopg.Error) as caught:
+        db.execute("SELECT * FROM broken").fetchall()
+    diag = caught.value.diag
+    assert diag.message_primary == "the source is unreachable"
+    assert diag.message_hint == "Check the source option."
+    assert diag.message_detail == "tried 3 times"
+    db.rollback()
+    assert db.execute("SELECT 1").fetchone() == (1,)   # the session goes on
+
+
+def test_a_python_exception_names_its_class(db):
+    db.execute("""CREATE SERVER failing FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.FailingFDW')""")
+    db.execute("CREATE FOREIGN TABLE broken (x text) SERVER failing OPTIONS (mode 'exception')")
+    with pytest.raises(psycopg.Error, match="ValueError: no rows here"):
+        db.execute("SELECT * FROM broken").fetchall()
+
+
+def test_log_to_postgres_warning_reaches_the_client(db, messages):
+    db.execute("""CREATE SERVER failing FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.FailingFDW')""")
+    db.execute("CREATE FOREIGN TABLE soft (x text) SERVER failing OPTIONS (mode 'warning')")
+    assert db.execute("SELECT * FROM soft").fetchall() == [("made up",)]
+    assert ("WARNING", "the rows are made up", "trust them anyway") in messages
+
+
+def test_a_wrapper_class_that_does_not_load_is_a_clear_error(db):
+    db.execute("""CREATE SERVER missing FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'no_such_module.Wrapper')""")
+    db.execute("CREATE FOREIGN TABLE nothing (x text) SERVER missing")
+    with pytest.raises(psycopg.errors.FdwInvalidOptionName) as caught:
+        db.execute("SELECT * FROM nothing")
+    assert 'wrapper class "no_such_module.Wrapper" of foreign table public.nothing' in \
+        caught.value.diag.message_primary
+    assert caught.value.diag.message_hint.startswith("Name a class as module.Class")
+
+
+def test_import_foreign_schema(constant):
+    constant.execute("CREATE SCHEMA imported")
+    constant.execute("""IMPORT FOREIGN SCHEMA remote LIMIT TO (alpha, gamma)
+                        FROM SERVER constant INTO imported OPTIONS (rows '4')""")
+    tables = constant.execute("""
+        SELECT c.relname, ft.ftoptions FROM pg_foreign_table ft
+        JOIN pg_class c ON c.oid = ft.ftrelid
+        WHERE c.relnamespace = 'imported'::regnamespace ORDER BY 1""").fetchall()
+    assert tables == [("alpha", ["rows=4", "source=remote.alpha"]),
+                      ("gamma", ["rows=4", "source=remote.gamma"])]
+    assert constant.execute("SELECT label FROM imported.alpha LIMIT 1").fetchone() == \
+        ("label 0",)

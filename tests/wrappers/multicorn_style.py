@@ -1,0 +1,121 @@
+"""Foreign data wrappers written for multicorn2, exactly as one would for it.
+
+They import `multicorn`, not pgdl: pgdl_fdw must run them unchanged.  The
+test cluster's server finds this module on its PYTHONPATH.
+"""
+
+import time
+
+from multicorn import ColumnDefinition, ForeignDataWrapper, TableDefinition
+from multicorn.utils import ERROR, INFO, WARNING, log_to_postgres
+
+
+class ConstantFDW(ForeignDataWrapper):
+    """Multicorn's tutorial wrapper: `rows` rows of "column index" values."""
+
+    def __init__(self, options, columns):
+        super(ConstantFDW, self).__init__(options, columns)
+        self.columns = columns
+        self.rows = int(options.get("rows", 20))
+
+    def get_rel_size(self, quals, columns):
+        return self.rows, 20 * len(columns)
+
+    def execute(self, quals, columns):
+        for index in range(self.rows):
+            line = {}
+            for column_name in self.columns:
+                line[column_name] = "%s %s" % (column_name, index)
+            yield line
+
+    def explain(self, quals, columns, sortkeys=None, verbose=False):
+        return ["Constant rows: %d" % self.rows]
+
+    @classmethod
+    def import_schema(cls, schema, srv_options, options, restriction_type, restricts):
+        tables = []
+        for name in ("alpha", "beta", "gamma"):
+            if restriction_type == "limit" and name not in restricts:
+                continue
+            if restriction_type == "except" and name in restricts:
+                continue
+            tables.append(TableDefinition(
+                name, schema=schema,
+                columns=[ColumnDefinition("id", type_name="text"),
+                         ColumnDefinition("label", type_name="character varying(20)")],
+                options={"rows": options.get("rows", "3"), "source": "%s.%s" % (schema, name)}))
+        return tables
+
+
+class RecordingFDW(ForeignDataWrapper):
+    """Reports what it is handed as INFO messages and returns it as rows.
+
+    execute() reports each qual as (field, operator, value, type name) and
+    the columns; it yields the rows given in the `rows` class attribute.
+    insert() reports the values with their types and returns them with
+    `id` doubled, so RETURNING shows the row Python gave back.
+    """
+
+    rows = [
+        {"i": 1, "b": 2 ** 40, "f": 0.1, "t": "one", "y": b"\x00\x01\xff",
+         "ia": [1, 2, 3], "ta": ["a", None, "c"], "flag": True, "n": 1.5},
+        {"i": None, "b": None, "f": None, "t": None, "y": None,
+         "ia": None, "ta": None, "flag": None, "n": None},
+        (3, 4, 2.5, "three", b"", [[1, 2], [3, 4]], [], False, 7),
+    ]
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.columns = columns
+
+    def execute(self, quals, columns):
+        described = [(q.field_name, q.operator, q.value, type(q.value).__name__) for q in quals]
+        log_to_postgres("quals: %r" % (described,), INFO)
+        log_to_postgres("columns: %r" % (sorted(columns),), INFO)
+        for row in self.rows:
+            yield row
+
+    def insert(self, values):
+        described = sorted((name, value, type(value).__name__) for name, value in values.items())
+        log_to_postgres("insert: %r" % (described,), INFO)
+        returned = dict(values)
+        if returned.get("i") is not None:
+            returned["i"] = returned["i"] * 2
+        return returned
+
+
+class FailingFDW(ForeignDataWrapper):
+    """Fails as the options say: a log_to_postgres ERROR with detail and hint,
+    a WARNING before rows, or a plain Python exception."""
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.mode = options.get("mode", "error")
+
+    def execute(self, quals, columns):
+        if self.mode == "warning":
+            log_to_postgres("the rows are made up", WARNING, hint="trust them anyway")
+            yield {"x": "made up"}
+            return
+        if self.mode == "exception":
+            raise ValueError("no rows here")
+        log_to_postgres("the source is unreachable", ERROR,
+                        hint="Check the source option.", detail="tried 3 times")
+        yield {"x": "never"}
+
+
+class BusyFDW(ForeignDataWrapper):
+    """Computes for ever in pure Python before its first row (or sleeps in
+    short naps with `mode 'sleep'`), never yielding control to PostgreSQL."""
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.mode = options.get("mode", "spin")
+
+    def execute(self, quals, columns):
+        total = 0
+        while True:
+            if self.mode == "sleep":
+                time.sleep(0.01)
+            total += 1
+        yield {"x": str(total)}
