@@ -87,7 +87,7 @@ class _Table:
     def row(self, row):
         """A row from execute() as a tuple in the table's column order."""
         if isinstance(row, dict):
-            return tuple(row.get(name) for name in self.columns)
+            return tuple(map(row.get, self.columns))
         row = tuple(row)
         if len(row) != len(self.columns):
             raise PgdlError(
@@ -171,7 +171,9 @@ def take_error():
 def scan(tabledef, quals, columns, segment, segments):
     """The rows of one segment, as tuples in column order.
 
-    Errors end the generator quietly; C raises them (take_error)."""
+    Errors end the generator quietly; C raises them (take_error).  The
+    interrupt guard spans the whole scan: between rows PostgreSQL holds the
+    GIL, so the watcher can only fire while this scan's Python runs."""
     global _pending_error
     try:
         with interrupts.guard():
@@ -180,14 +182,9 @@ def scan(tabledef, quals, columns, segment, segments):
             if table.segmented:
                 from pgdl.foreign.base import Segment
                 kwargs["segment"] = Segment(segment, segments)
-            rows = iter(table.fdw.execute(_quals(quals), list(columns), **kwargs))
-        while True:
-            with interrupts.guard():
-                try:
-                    row = table.row(next(rows))
-                except StopIteration:
-                    break
-            yield row
+            to_tuple = table.row
+            for row in table.fdw.execute(_quals(quals), list(columns), **kwargs):
+                yield to_tuple(row)
     except interrupts.Interrupted:
         return
     except Exception as exc:

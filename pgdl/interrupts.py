@@ -11,7 +11,6 @@ interpreter now and then.  The dispatcher then ends the call and the C
 handler raises PostgreSQL's own cancel error.
 """
 
-import contextlib
 import ctypes
 import threading
 import time
@@ -64,27 +63,47 @@ class _Watcher:
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(
                         ctypes.c_ulong(self.target), ctypes.py_object(Interrupted))
 
-    @contextlib.contextmanager
     def guard(self):
-        if not _FLAGS or self.target is not None:
-            yield
-            return
-        if self.thread is None:
-            self.thread = threading.Thread(target=self.run, name="pgdl-interrupts", daemon=True)
-            self.thread.start()
+        return _Guard(self)
+
+    def clear(self):
         with self.lock:
-            self.target = threading.get_ident()
+            if self.fired:
+                # An exception set but not yet raised must not hit later code.
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), None)
+            self.target = None
             self.fired = False
-        try:
-            yield
-        finally:
-            with self.lock:
-                if self.fired:
-                    # An exception set but not yet raised must not hit later code.
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(self.target), None)
-                self.target = None
-                self.fired = False
+
+
+class _Guard:
+    """While entered, a cancel raises Interrupted in this thread.  Not
+    reentrant: an inner guard leaves the outer one in charge."""
+
+    __slots__ = ("watcher", "owner")
+
+    def __init__(self, watcher):
+        self.watcher = watcher
+        self.owner = False
+
+    def __enter__(self):
+        watcher = self.watcher
+        if not _FLAGS or watcher.target is not None:
+            return self
+        if watcher.thread is None:
+            watcher.thread = threading.Thread(target=watcher.run, name="pgdl-interrupts",
+                                              daemon=True)
+            watcher.thread.start()
+        with watcher.lock:
+            watcher.target = threading.get_ident()
+            watcher.fired = False
+        self.owner = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.owner:
+            self.watcher.clear()
+            self.owner = False
+        return False
 
 
 _watcher = _Watcher()

@@ -47,13 +47,15 @@ LANGUAGE plpython3u AS $$
 return GD["pgdl"].plan(tabledef, quals, columns)
 $$;
 
-CREATE FUNCTION pgdl._fdw_scan(tabledef text, quals pgdl.datum[], columns text[],
-    segment int4, segments int4) RETURNS SETOF record
+-- (tabledef, quals, columns, segment, segments).  The arguments are unnamed:
+-- PL/Python re-binds named arguments of a set-returning function on every
+-- row it returns.
+CREATE FUNCTION pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4) RETURNS SETOF record
 LANGUAGE plpython3u AS $$
-return GD["pgdl"].scan(tabledef, quals, columns, segment, segments)
+return GD["pgdl"].scan(*args)
 $$;
 
--- The error that ended a _fdw_scan or _fdw_insert generator, if any.
+-- The error that ended a _fdw_scan generator, if any.
 CREATE FUNCTION pgdl._fdw_take_error(OUT message text, OUT detail text, OUT hint text,
     OUT sqlstate text, OUT context text)
 LANGUAGE plpython3u AS $$
@@ -66,9 +68,10 @@ LANGUAGE plpython3u AS $$
 return GD["pgdl"].explain(tabledef, quals, columns, verbose)
 $$;
 
-CREATE FUNCTION pgdl._fdw_insert(tabledef text, "values" pgdl.datum[]) RETURNS SETOF record
+-- (tabledef, values): the row the wrapper's insert() returns, if any.
+CREATE FUNCTION pgdl._fdw_insert(text, pgdl.datum[]) RETURNS SETOF record
 LANGUAGE plpython3u AS $$
-return GD["pgdl"].insert(tabledef, values)
+return GD["pgdl"].insert(*args)
 $$;
 
 CREATE FUNCTION pgdl._fdw_validate(kind text, options text[]) RETURNS void

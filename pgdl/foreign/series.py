@@ -53,29 +53,15 @@ class Series(PgdlWrapper):
 
     def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None):
         values = self._range(quals)
+        index = 0
         if segment is not None:
-            size = len(values)
-            values = values[size * segment.index // segment.count:
-                            size * (segment.index + 1) // segment.count]
-        index = segment.index if segment is not None else 0
+            size, index = len(values), segment.index
+            values = values[size * index // segment.count:
+                            size * (index + 1) // segment.count]
         pid = os.getpid()
-        wanted = set(columns)
+        lists = [set(q.value or ()) for q in quals
+                 if q.field_name == "value" and q.operator == ("=", True)]
         for value in values:
-            qualified = _in_lists(quals, value)
-            if not qualified:
+            if lists and not all(value in allowed for allowed in lists):
                 continue
-            row = {"value": value}
-            if "segment" in wanted:
-                row["segment"] = index
-            if "pid" in wanted:
-                row["pid"] = pid
-            yield row
-
-
-def _in_lists(quals, value):
-    """value passes every `value = ANY(list)` qual."""
-    for qual in quals:
-        if qual.field_name == "value" and qual.is_list_operator and qual.operator == ("=", True):
-            if value not in (qual.value or ()):
-                return False
-    return True
+            yield {"value": value, "segment": index, "pid": pid}
