@@ -5,7 +5,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
 
 kernels = [
-    Extension("pgdl.kernels._pack", ["kernels/_pack.pyx"], include_dirs=[numpy.get_include()]),
+    Extension("pgdl.kernels.%s" % name, ["kernels/%s.pyx" % name],
+              include_dirs=[numpy.get_include()], extra_compile_args=["-O3"])
+    for name in ("_pack", "_merge")
 ]
 
 setup(

@@ -1,28 +1,162 @@
-# cython: boundscheck=False, wraparound=False, cdivision=True
-"""Packing row values into float32 buffers.
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Packing rows as PostgreSQL hands them over into contiguous float32 batches.
 
-A thin `def` checks types and shapes; the loop runs over typed memoryviews
-without the GIL.  Single-threaded: it runs inside a PostgreSQL backend.
+Rows arrive as Python bytes: a bytea of uint8 values (images), or an array in
+PostgreSQL's binary send format (what array_send() returns, so no Python
+list of floats is ever built).  Each row becomes one row of the output,
+value * scale[f] + offset[f] per feature f, computed in float64 and rounded
+once to float32.  A thin `def` checks types and
+shapes; the loops run without the GIL over typed memoryviews.
+Single-threaded: it runs inside a PostgreSQL backend.
 """
 
 import numpy as np
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+from pgdl.kernels.errors import PackError
+
+# element type OIDs of PostgreSQL arrays, and their sizes
+ARRAY_TYPES = {21: 2, 23: 4, 20: 8, 700: 4, 701: 8}
 
 
-cdef void _scale_bytes(const unsigned char[:] src, float scale, float[:] dst) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(src.shape[0]):
-        dst[i] = src[i] * scale
+cdef inline uint32_t _be32(const uint8_t *p) noexcept nogil:
+    return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
 
 
-def scale_bytes(data, float scale, out=None):
-    """uint8 bytes as float32 values times scale (into out, if given)."""
-    cdef const unsigned char[:] src = memoryview(data).cast("B")
+cdef inline uint64_t _be64(const uint8_t *p) noexcept nogil:
+    return (<uint64_t>_be32(p) << 32) | _be32(p + 4)
+
+
+cdef inline double _element(const uint8_t *p, uint32_t elemtype) noexcept nogil:
+    cdef uint32_t u32
+    cdef uint64_t u64
+    cdef float f32
+    cdef double f64
+    if elemtype == 700:
+        u32 = _be32(p)
+        memcpy(&f32, &u32, 4)
+        return f32
+    if elemtype == 701:
+        u64 = _be64(p)
+        memcpy(&f64, &u64, 8)
+        return f64
+    if elemtype == 23:
+        return <int32_t>_be32(p)
+    if elemtype == 20:
+        return <int64_t>_be64(p)
+    return <int16_t>((<uint16_t>p[0] << 8) | p[1])
+
+
+cdef void _scale_u8(const uint8_t *src, Py_ssize_t n, const float *scale, const float *offset,
+                    float *dst) noexcept nogil:
+    cdef Py_ssize_t f
+    for f in range(n):
+        dst[f] = <float>(src[f] * <double>scale[f] + offset[f])
+
+
+cdef int _decode_array(const uint8_t *src, Py_ssize_t size, uint32_t elemtype, Py_ssize_t n,
+                       const float *scale, const float *offset, float *dst) noexcept nogil:
+    """0 when the array holds n non-null elements of elemtype, else a reason code."""
+    cdef int32_t ndim, d
+    cdef Py_ssize_t count = 1, f, pos, width
+    cdef int32_t length
+    if size < 12:
+        return 1
+    ndim = <int32_t>_be32(src)
+    if <uint32_t>_be32(src + 8) != elemtype:
+        return 2
+    if ndim < 1 or size < 12 + 8 * ndim:
+        return 3 if ndim >= 1 else 4
+    for d in range(ndim):
+        count *= <int32_t>_be32(src + 12 + 8 * d)
+    if count != n:
+        return 4
+    width = 4 if elemtype == 700 or elemtype == 23 else (2 if elemtype == 21 else 8)
+    pos = 12 + 8 * ndim
+    if size != pos + n * (4 + width):
+        return 5   # a NULL element (length -1) makes the row shorter
+    for f in range(n):
+        length = <int32_t>_be32(src + pos)
+        if length != width:
+            return 5
+        dst[f] = <float>(_element(src + pos + 4, elemtype) * scale[f] + offset[f])
+        pos += 4 + width
+    return 0
+
+
+_REASONS = {
+    1: "is not a PostgreSQL array",
+    2: "has another element type",
+    3: "is not a PostgreSQL array",
+    4: "has another number of values",
+    5: "has a NULL element",
+}
+
+
+def _check_out(out, Py_ssize_t rows, Py_ssize_t n):
     if out is None:
-        out = np.empty(src.shape[0], dtype=np.float32)
-    if out.shape != (src.shape[0],):
-        raise ValueError("Expected out to hold %d values. Received: out.shape=%s"
-                         % (src.shape[0], out.shape))
-    cdef float[:] dst = out
-    with nogil:
-        _scale_bytes(src, scale, dst)
+        return np.empty((rows, n), dtype=np.float32)
+    if out.dtype != np.float32 or out.shape != (rows, n) or not out.flags.c_contiguous:
+        raise ValueError("Expected out of shape (%d, %d), float32, C-contiguous. "
+                         "Received: out.shape=%s, out.dtype=%s" % (rows, n, out.shape, out.dtype))
     return out
+
+
+def _vector(value, Py_ssize_t n, name):
+    vector = np.broadcast_to(np.asarray(value, dtype=np.float32), (n,))
+    return np.ascontiguousarray(vector)
+
+
+def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None):
+    """rows (bytes) -> float32 (len(rows), n): value * scale + offset.
+
+    kind "uint8": each row holds n bytes.  Otherwise kind names the element
+    type of array_send() rows: "int2", "int4", "int8", "float4", "float8".
+    Raises PackError naming the first row that does not fit.
+    """
+    cdef uint32_t elemtype = {"uint8": 0, "int2": 21, "int4": 23, "int8": 20,
+                              "float4": 700, "float8": 701}[kind]
+    cdef Py_ssize_t count = len(rows), i, size
+    cdef float[:, ::1] dst = _check_out(out, count, n)
+    cdef const float[::1] sc = _vector(scale, n, "scale")
+    cdef const float[::1] of = _vector(offset, n, "offset")
+    cdef const uint8_t *src
+    cdef bytes row
+    cdef int reason
+    for i in range(count):
+        row = rows[i]
+        if row is None:
+            raise PackError(i, "is NULL")
+        src = <const uint8_t *>(<char *>row)
+        size = len(row)
+        if elemtype == 0:
+            if size != n:
+                raise PackError(i, "holds %d bytes, not %d" % (size, n))
+            with nogil:
+                _scale_u8(src, n, &sc[0], &of[0], &dst[i, 0])
+        else:
+            with nogil:
+                reason = _decode_array(src, size, elemtype, n, &sc[0], &of[0], &dst[i, 0])
+            if reason:
+                raise PackError(i, _REASONS[reason])
+    return dst.base if out is None else out
+
+
+def one_hot(labels, Py_ssize_t num_classes, out=None):
+    """int32 class indices (n,) -> float32 one-hot (n, num_classes)."""
+    cdef const int32_t[::1] src = np.ascontiguousarray(labels, dtype=np.int32)
+    cdef Py_ssize_t n = src.shape[0], i
+    result = _check_out(out, n, num_classes)
+    result.fill(0)
+    cdef float[:, ::1] dst = result
+    cdef Py_ssize_t bad = -1
+    with nogil:
+        for i in range(n):
+            if src[i] < 0 or src[i] >= num_classes:
+                bad = i
+                break
+            dst[i, src[i]] = 1
+    if bad >= 0:
+        raise PackError(bad, "has class index %d, outside 0..%d" % (src[bad], num_classes - 1))
+    return result
