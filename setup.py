@@ -1,12 +1,18 @@
 """Builds the pgdl Python package and compiles kernels/*.pyx into pgdl.kernels."""
 
+import platform
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
 
+# x86-64-v2 (SSSE3, SSE4.2) lets the compiler vectorize byte swaps; every
+# x86-64 server of the last decade has it.
+FLAGS = ["-O3"] + (["-march=x86-64-v2"] if platform.machine() == "x86_64" else [])
+
 kernels = [
     Extension("pgdl.kernels.%s" % name, ["kernels/%s.pyx" % name],
-              include_dirs=[numpy.get_include()], extra_compile_args=["-O3"])
+              include_dirs=[numpy.get_include()], extra_compile_args=FLAGS)
     for name in ("_pack", "_merge")
 ]
 

@@ -12,6 +12,7 @@ Single-threaded: it runs inside a PostgreSQL backend.
 
 import numpy as np
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from pgdl.kernels.errors import PackError
@@ -55,6 +56,34 @@ cdef void _scale_u8(const uint8_t *src, Py_ssize_t n, const float *scale, const 
         dst[f] = <float>(src[f] * <double>scale[f] + offset[f])
 
 
+cdef extern from *:
+    """
+    static inline uint32_t pgdl_bswap32(uint32_t x) { return __builtin_bswap32(x); }
+    static inline uint64_t pgdl_bswap64(uint64_t x) { return __builtin_bswap64(x); }
+    """
+    uint32_t pgdl_bswap32(uint32_t x) nogil
+    uint64_t pgdl_bswap64(uint64_t x) nogil
+
+
+cdef int _decode_float4(const uint8_t *src, Py_ssize_t n, const float *scale,
+                        const float *offset, float *dst) noexcept nogil:
+    # The common case gets its own loops over (length, big-endian float)
+    # pairs: check every length, then convert; both vectorize.
+    cdef const uint32_t *words = <const uint32_t *>src
+    cdef Py_ssize_t f
+    cdef uint32_t bad = 0, bits
+    cdef float value
+    for f in range(n):
+        bad |= words[2 * f] ^ 0x04000000u    # length 4, big-endian
+    if bad:
+        return 5
+    for f in range(n):
+        bits = pgdl_bswap32(words[2 * f + 1])
+        memcpy(&value, &bits, 4)
+        dst[f] = <float>(value * <double>scale[f] + offset[f])
+    return 0
+
+
 cdef int _decode_array(const uint8_t *src, Py_ssize_t size, uint32_t elemtype, Py_ssize_t n,
                        const float *scale, const float *offset, float *dst) noexcept nogil:
     """0 when the array holds n non-null elements of elemtype, else a reason code."""
@@ -76,6 +105,8 @@ cdef int _decode_array(const uint8_t *src, Py_ssize_t size, uint32_t elemtype, P
     pos = 12 + 8 * ndim
     if size != pos + n * (4 + width):
         return 5   # a NULL element (length -1) makes the row shorter
+    if elemtype == 700:
+        return _decode_float4(src + pos, n, scale, offset, dst)
     for f in range(n):
         length = <int32_t>_be32(src + pos)
         if length != width:
@@ -108,6 +139,24 @@ def _vector(value, Py_ssize_t n, name):
     return np.ascontiguousarray(vector)
 
 
+cdef Py_ssize_t _pack(const uint8_t **src, const Py_ssize_t *sizes, Py_ssize_t count,
+                      uint32_t elemtype, Py_ssize_t n, const float *scale, const float *offset,
+                      float *dst, int *reason) noexcept nogil:
+    """Packs every row; returns the index of the first bad row (reason set), or -1."""
+    cdef Py_ssize_t i
+    for i in range(count):
+        if elemtype == 0:
+            if sizes[i] != n:
+                reason[0] = 0
+                return i
+            _scale_u8(src[i], n, scale, offset, dst + i * n)
+        else:
+            reason[0] = _decode_array(src[i], sizes[i], elemtype, n, scale, offset, dst + i * n)
+            if reason[0]:
+                return i
+    return -1
+
+
 def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None):
     """rows (bytes) -> float32 (len(rows), n): value * scale + offset.
 
@@ -117,30 +166,48 @@ def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None
     """
     cdef uint32_t elemtype = {"uint8": 0, "int2": 21, "int4": 23, "int8": 20,
                               "float4": 700, "float8": 701}[kind]
-    cdef Py_ssize_t count = len(rows), i, size
-    cdef float[:, ::1] dst = _check_out(out, count, n)
+    cdef Py_ssize_t count = len(rows), i, bad
+    result = _check_out(out, count, n)
+    cdef float[:, ::1] dst = result
     cdef const float[::1] sc = _vector(scale, n, "scale")
     cdef const float[::1] of = _vector(offset, n, "offset")
-    cdef const uint8_t *src
-    cdef bytes row
-    cdef int reason
-    for i in range(count):
-        row = rows[i]
-        if row is None:
-            raise PackError(i, "is NULL")
-        src = <const uint8_t *>(<char *>row)
-        size = len(row)
-        if elemtype == 0:
-            if size != n:
-                raise PackError(i, "holds %d bytes, not %d" % (size, n))
-            with nogil:
-                _scale_u8(src, n, &sc[0], &of[0], &dst[i, 0])
+    cdef const uint8_t **src = <const uint8_t **>malloc(max(count, 1) * sizeof(uint8_t *))
+    cdef Py_ssize_t *sizes = <Py_ssize_t *>malloc(max(count, 1) * sizeof(Py_ssize_t))
+    cdef int reason = 0
+    cdef object row
+    try:
+        for i in range(count):
+            row = rows[i]
+            if type(row) is not bytes:
+                if row is None:
+                    raise PackError(i, "is NULL")
+                raise TypeError("Expected rows of bytes. Received: rows[%d] of %s" % (i, type(row)))
+            src[i] = <const uint8_t *>(<char *>row)
+            sizes[i] = len(<bytes>row)
+        if count == 0 or n == 0:
+            bad = -1
+            if elemtype == 0:
+                for i in range(count):
+                    if sizes[i] != n:
+                        bad = i
+                        break
+            else:
+                for i in range(count):
+                    reason = _decode_array(src[i], sizes[i], elemtype, n, NULL, NULL, NULL)
+                    if reason:
+                        bad = i
+                        break
         else:
             with nogil:
-                reason = _decode_array(src, size, elemtype, n, &sc[0], &of[0], &dst[i, 0])
-            if reason:
-                raise PackError(i, _REASONS[reason])
-    return dst.base if out is None else out
+                bad = _pack(src, sizes, count, elemtype, n, &sc[0], &of[0], &dst[0, 0], &reason)
+        if bad >= 0:
+            if elemtype == 0:
+                raise PackError(bad, "holds %d bytes, not %d" % (sizes[bad], n))
+            raise PackError(bad, _REASONS[reason])
+    finally:
+        free(src)
+        free(sizes)
+    return result
 
 
 def one_hot(labels, Py_ssize_t num_classes, out=None):
