@@ -63,6 +63,8 @@ typedef struct PgdlCall
 } PgdlCall;
 
 extern Oid	pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes);
+extern void pgdl_ensure_python(void);
+extern Datum pgdl_invoke(FunctionCallInfo fcinfo);
 extern Datum pgdl_call_function(Oid fnoid, int nargs, Datum *args, bool *nulls,
 								bool *isnull);
 extern TupleDesc pgdl_record_desc(TupleDesc reldesc);

@@ -31,13 +31,31 @@ pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes)
 }
 
 /*
- * Calls a dispatcher function.  PL/Python reports a plpy.Error raised by
- * pgdl as "plpy.Error: message"; the prefix says nothing to a user, so it
- * goes.  Everything else about the error (SQLSTATE, detail, hint, the
- * Python traceback as context) is kept.
+ * How much of a PL/Python error message is only the Python class of the
+ * exception: "plpy.Error: " (raised by pgdl through plpy.error) and
+ * "spiexceptions.QueryCanceled: " (an error of SQL run through plpy) say
+ * nothing to a user.
  */
-static Datum
-invoke(FunctionCallInfo fcinfo)
+static size_t
+python_prefix(const char *message)
+{
+	static const char plpy_error[] = "plpy.Error: ";
+	static const char spi[] = "spiexceptions.";
+	const char *end;
+
+	if (strncmp(message, plpy_error, strlen(plpy_error)) == 0)
+		return strlen(plpy_error);
+	if (strncmp(message, spi, strlen(spi)) == 0 && (end = strstr(message, ": ")) != NULL)
+		return end - message + 2;
+	return 0;
+}
+
+/*
+ * Calls a PL/Python function; an error it raises keeps everything (SQLSTATE,
+ * detail, hint, the Python traceback as context) but the prefix above.
+ */
+Datum
+pgdl_invoke(FunctionCallInfo fcinfo)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		result = (Datum) 0;
@@ -48,15 +66,19 @@ invoke(FunctionCallInfo fcinfo)
 	}
 	PG_CATCH();
 	{
-		static const char prefix[] = "plpy.Error: ";
 		ErrorData  *edata;
+		size_t		prefix;
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (edata->message && strncmp(edata->message, prefix, strlen(prefix)) == 0)
+		prefix = edata->message ? python_prefix(edata->message) : 0;
+		if (prefix > 0)
 		{
 			FlushErrorState();
-			edata->message = pstrdup(edata->message + strlen(prefix));
+			/* pgdl raised it on purpose: the Python traceback is noise */
+			if (strncmp(edata->message, "plpy.Error: ", prefix) == 0)
+				edata->context = NULL;
+			edata->message = pstrdup(edata->message + prefix);
 			ReThrowError(edata);
 		}
 		PG_RE_THROW();
@@ -66,8 +88,8 @@ invoke(FunctionCallInfo fcinfo)
 }
 
 /* Loads pgdl.dispatch into this backend's Python, once. */
-static void
-ensure_python(void)
+void
+pgdl_ensure_python(void)
 {
 	static bool ready = false;
 	Oid			argtypes[1] = {TEXTOID};
@@ -87,7 +109,7 @@ pgdl_call_function(Oid fnoid, int nargs, Datum *args, bool *nulls, bool *isnull)
 	FmgrInfo	flinfo;
 	Datum		result;
 
-	ensure_python();
+	pgdl_ensure_python();
 	fmgr_info(fnoid, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, InvalidOid, NULL, NULL);
 	for (int i = 0; i < nargs; i++)
@@ -95,7 +117,7 @@ pgdl_call_function(Oid fnoid, int nargs, Datum *args, bool *nulls, bool *isnull)
 		fcinfo->args[i].value = args[i];
 		fcinfo->args[i].isnull = nulls ? nulls[i] : false;
 	}
-	result = invoke(fcinfo);
+	result = pgdl_invoke(fcinfo);
 	/* Python ends a call quietly when it sees a cancel; raise it here. */
 	CHECK_FOR_INTERRUPTS();
 	*isnull = fcinfo->isnull;
@@ -119,7 +141,7 @@ pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
 {
 	PgdlCall   *call = palloc0(sizeof(PgdlCall));
 
-	ensure_python();
+	pgdl_ensure_python();
 	fmgr_info(fnoid, &call->flinfo);
 	call->fcinfo = palloc0(SizeForFunctionCallInfo(nargs));
 	call->econtext = CreateExprContext(estate);
@@ -191,7 +213,7 @@ pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
 
 	call->rsinfo.isDone = ExprSingleResult;
 	call->fcinfo->isnull = false;
-	result = invoke(call->fcinfo);
+	result = pgdl_invoke(call->fcinfo);
 	if (call->rsinfo.isDone == ExprEndResult)
 	{
 		call->done = true;

