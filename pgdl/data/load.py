@@ -44,6 +44,7 @@ def load_dataset(name, target, path=None, test_fraction=None, seed=0):
         if not _may_read_files():
             raise PgdlError("only superusers and members of pg_read_server_files may load "
                             "files of the server", sqlstate="42501")
+    classes = None
     if name == "digits":
         images, labels = datasets.digits()
     elif name == "mnist":
@@ -51,9 +52,12 @@ def load_dataset(name, target, path=None, test_fraction=None, seed=0):
     elif name == "cifar10":
         images, labels = datasets.cifar10(path)
     else:
-        images, labels, _ = datasets.images(path)
+        images, labels, classes = datasets.images(path)
     shape = "x".join(str(d) for d in images.shape[1:])
     description = "%s: uint8 images %s (height x width x channels), integer labels" % (name, shape)
+    if classes:
+        description += "; label i is class %s" % ", ".join(
+            "%d %s" % (i, class_name) for i, class_name in enumerate(classes))
     if test_fraction is None:
         order = np.random.default_rng(seed).permutation(len(images))
         return [_create(target, images[order], labels[order], description)]

@@ -82,3 +82,28 @@ def test_unknown_data_set(db):
     with pytest.raises(psycopg.errors.InvalidParameterValue) as caught:
         db.execute("SELECT * FROM pgdl.load_dataset('imagenet', 'x')")
     assert caught.value.diag.message_hint == "Data sets: digits, mnist, cifar10, images."
+
+
+def test_a_folder_of_images_one_folder_per_class(db, cluster):
+    from PIL import Image
+    folder = os.path.join(cluster.directory, "places")
+    rng = np.random.default_rng(4)
+    written = {}
+    for label, name in enumerate(["beach", "forest"]):
+        os.makedirs(os.path.join(folder, name), exist_ok=True)
+        for i in range(3):
+            pixels = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+            path = os.path.join(folder, name, "%d.png" % i)
+            Image.fromarray(pixels).save(path)
+            written[pixels.tobytes()] = label
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, 0o755)
+        for file in files:
+            os.chmod(os.path.join(root, file), 0o644)
+    rows = db.execute("SELECT * FROM pgdl.load_dataset('images', 'places', path => %s)",
+                      (folder,)).fetchall()
+    assert rows == [("places", 6, [6, 5, 3])]
+    stored = {bytes(image): label for image, label in db.execute("SELECT image, label FROM places")}
+    assert stored == written
+    comment = db.execute("SELECT obj_description('places'::regclass)").fetchone()[0]
+    assert comment.endswith("label i is class 0 beach, 1 forest")
