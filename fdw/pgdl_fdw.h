@@ -79,6 +79,18 @@ extern Datum pgdl_datum_array(List *rows);
 extern Datum pgdl_text_array(List *strings);
 extern List *pgdl_column_names(TupleDesc tupdesc, List *attnums);
 
+/* source.c: rows a segment reads for its wrapper */
+typedef struct PgdlSource
+{
+	char	   *portal_name;
+	long		batch_size;
+	bool		done;
+} PgdlSource;
+
+extern PgdlSource *pgdl_source_open(const char *sql, int batch_size);
+extern bool pgdl_source_next(PgdlSource *source, Datum *batch);
+extern void pgdl_source_close(PgdlSource *source);
+
 /* plan.c */
 extern bool pgdlIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel,
 										  RangeTblEntry *rte);
@@ -100,7 +112,8 @@ enum PgdlPrivateIndex
 	PGDL_PRIVATE_QUALS,			/* quals without values (quals.c) */
 	PGDL_PRIVATE_COLUMNS,		/* Integer attnums the query needs */
 	PGDL_PRIVATE_SEGMENTS,		/* Integer: how many segments split the rows */
-	PGDL_PRIVATE_PLANNED_WORKERS	/* Integer: parallel workers asked for */
+	PGDL_PRIVATE_PLANNED_WORKERS,	/* Integer: parallel workers asked for */
+	PGDL_PRIVATE_HAS_SOURCE		/* Boolean: the wrapper reads rows (source.c) */
 };
 
 /* scan.c */
@@ -119,7 +132,12 @@ typedef struct PgdlScanState
 	Oid			scan_fn;
 	TupleDesc	record_desc;
 	Datum		quals_datum;	/* pgdl.datum[] for this (re)scan, or 0 */
-	PgdlCall   *call;			/* the running segment, or NULL */
+	PgdlCall   *call;			/* the running call into Python, or NULL */
+	bool		has_source;		/* segments read rows through source.c */
+	Oid			source_fn;
+	PgdlSource *source;		/* the running segment's rows, or NULL */
+	int			segment;		/* the running segment, or -1 */
+	MemoryContext batch_cxt;	/* a batch of source rows */
 	uint32		next_segment;	/* serial scans count here */
 	PgdlSharedScan *shared;		/* parallel scans count here */
 	MemoryContext row_cxt;

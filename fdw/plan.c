@@ -37,6 +37,7 @@ typedef struct PgdlRelInfo
 	int			width;
 	int			segments;
 	bool		parallel_safe;
+	bool		has_source;
 } PgdlRelInfo;
 
 /* Columns the query reads: its target list and every restriction. */
@@ -104,6 +105,7 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	info->width = DatumGetInt32(GetAttributeByNum(td, 2, &isnull));
 	info->segments = DatumGetInt32(GetAttributeByNum(td, 3, &isnull));
 	info->parallel_safe = DatumGetBool(GetAttributeByNum(td, 4, &isnull));
+	info->has_source = DatumGetBool(GetAttributeByNum(td, 5, &isnull));
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 
@@ -173,8 +175,9 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	/* PostgreSQL rechecks every qual: Python's filtering is an optimization. */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 
-	private = list_make4(quals, info->columns, makeInteger(info->segments),
-						 makeInteger(best_path->path.parallel_workers));
+	private = list_make5(quals, info->columns, makeInteger(info->segments),
+						 makeInteger(best_path->path.parallel_workers),
+						 makeInteger(info->has_source));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, private,
 							NIL, NIL, outer_plan);
 }

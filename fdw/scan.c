@@ -11,9 +11,11 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "utils/builtins.h"
@@ -30,12 +32,14 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	Relation	rel = node->ss.ss_currentRelation;
 	PgdlScanState *state = palloc0(sizeof(PgdlScanState));
-	Oid			argtypes[5];
+	Oid			argtypes[6];
 
 	state->quals = pgdl_quals_from_private(list_nth(plan->fdw_private, PGDL_PRIVATE_QUALS),
 										   plan->fdw_exprs);
 	state->columns = list_nth(plan->fdw_private, PGDL_PRIVATE_COLUMNS);
 	state->segments = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_SEGMENTS));
+	state->has_source = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_HAS_SOURCE));
+	state->segment = -1;
 	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
 	node->fdw_state = state;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -48,9 +52,14 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	argtypes[2] = TEXTARRAYOID;
 	argtypes[3] = INT4OID;
 	argtypes[4] = INT4OID;
-	state->scan_fn = pgdl_dispatch_function("_fdw_scan", 5, argtypes);
+	argtypes[5] = argtypes[1];
+	state->scan_fn = pgdl_dispatch_function("_fdw_scan", 6, argtypes);
+	if (state->has_source)
+		state->source_fn = pgdl_dispatch_function("_fdw_source", 5, argtypes);
 	state->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl scan rows",
 										   ALLOCSET_DEFAULT_SIZES);
+	state->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl source batch",
+											 ALLOCSET_DEFAULT_SIZES);
 }
 
 /* Evaluates the qual values (constants, parameters) for this scan. */
@@ -90,29 +99,111 @@ claim_segment(PgdlScanState *state)
 	return segment < (uint32) state->segments ? (int) segment : -1;
 }
 
-static bool
-start_segment(ForeignScanState *node, PgdlScanState *state)
+/* tabledef, quals, columns, segment, segments: the arguments of every call */
+static bool next_call(ForeignScanState *node, PgdlScanState *state);
+
+static void
+segment_arguments(ForeignScanState *node, PgdlScanState *state, Datum *args)
 {
 	TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
-	int			segment = claim_segment(state);
-	Datum		args[5];
-	MemoryContext old;
+	MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 
-	if (segment < 0)
-		return false;
-
-	old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 	if (state->quals_datum == (Datum) 0)
 		state->quals_datum = evaluate_quals(node, state);
 	args[0] = CStringGetTextDatum(state->tabledef);
 	args[1] = state->quals_datum;
 	args[2] = pgdl_text_array(pgdl_column_names(tupdesc, state->columns));
-	args[3] = Int32GetDatum(segment);
+	args[3] = Int32GetDatum(state->segment);
 	args[4] = Int32GetDatum(state->segments);
-	state->call = pgdl_call_begin(state->scan_fn, 5, args, NULL, state->record_desc,
-								  node->ss.ps.state);
 	MemoryContextSwitchTo(old);
-	return true;
+}
+
+/* The rows the wrapper reads for this segment, or NULL when it reads none. */
+static PgdlSource *
+open_source(ForeignScanState *node, PgdlScanState *state)
+{
+	Datum		args[5];
+	Datum		result;
+	bool		isnull;
+	HeapTupleHeader td;
+	Datum		sql;
+	int			batch_size;
+
+	segment_arguments(node, state, args);
+	result = pgdl_call_function(state->source_fn, 5, args, NULL, &isnull);
+	if (isnull)
+		return NULL;
+	td = DatumGetHeapTupleHeader(result);
+	sql = GetAttributeByNum(td, 1, &isnull);
+	if (isnull)
+		return NULL;
+	batch_size = DatumGetInt32(GetAttributeByNum(td, 2, &isnull));
+	return pgdl_source_open(TextDatumGetCString(sql), isnull ? 0 : batch_size);
+}
+
+/*
+ * Starts the next call of the wrapper's execute(): once per segment, or once
+ * per batch of the segment's source rows.  False when every segment is done.
+ * Calls and sources live in the query's memory: Iterate may be called in a
+ * short-lived context.
+ */
+static bool
+start_call(ForeignScanState *node, PgdlScanState *state)
+{
+	MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+	bool		started = next_call(node, state);
+
+	MemoryContextSwitchTo(old);
+	return started;
+}
+
+static bool
+next_call(ForeignScanState *node, PgdlScanState *state)
+{
+	for (;;)
+	{
+		Datum		args[6];
+		bool		nulls[6] = {false, false, false, false, false, true};
+		bool		fresh = false;
+
+		if (state->segment < 0)
+		{
+			state->segment = claim_segment(state);
+			if (state->segment < 0)
+				return false;
+			if (state->has_source)
+				state->source = open_source(node, state);
+			fresh = true;
+		}
+		if (state->has_source)
+		{
+			MemoryContext old;
+			bool		more;
+
+			MemoryContextReset(state->batch_cxt);
+			old = MemoryContextSwitchTo(state->batch_cxt);
+			more = state->source && pgdl_source_next(state->source, &args[5]);
+			MemoryContextSwitchTo(old);
+
+			if (!more)
+			{
+				pgdl_source_close(state->source);
+				state->source = NULL;
+				state->segment = -1;
+				continue;
+			}
+			nulls[5] = false;
+		}
+		else if (!fresh)
+		{
+			state->segment = -1;
+			continue;
+		}
+		segment_arguments(node, state, args);
+		state->call = pgdl_call_begin(state->scan_fn, 6, args, nulls, state->record_desc,
+									  node->ss.ps.state);
+		return true;
+	}
 }
 
 TupleTableSlot *
@@ -128,7 +219,7 @@ pgdlIterateForeignScan(ForeignScanState *node)
 		bool		found;
 
 		CHECK_FOR_INTERRUPTS();
-		if (state->call == NULL && !start_segment(node, state))
+		if (state->call == NULL && !start_call(node, state))
 			return ExecClearTuple(slot);
 
 		old = MemoryContextSwitchTo(state->row_cxt);
@@ -151,6 +242,9 @@ pgdlReScanForeignScan(ForeignScanState *node)
 
 	pgdl_call_end(state->call);
 	state->call = NULL;
+	pgdl_source_close(state->source);
+	state->source = NULL;
+	state->segment = -1;
 	state->next_segment = 0;
 	state->quals_datum = (Datum) 0;
 }
@@ -164,6 +258,8 @@ pgdlEndForeignScan(ForeignScanState *node)
 	{
 		pgdl_call_end(state->call);
 		state->call = NULL;
+		pgdl_source_close(state->source);
+		state->source = NULL;
 	}
 }
 

@@ -81,6 +81,7 @@ class _Table:
             for column in definition["columns"])
         cls = _wrapper_class(definition["wrapper"], options, self.name)
         self.segmented = callable(getattr(cls, "get_segments", None))
+        self.has_source = callable(getattr(cls, "source", None))
         self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
         self.fdw = cls(options, columns)
 
@@ -128,8 +129,10 @@ def _boundary(function):
         except PgdlError as error:
             server.raise_error(error)
         except interrupts.Interrupted:
-            # SQL checks for interrupts: this raises PostgreSQL's own cancel error.
-            server.plpy.execute("SELECT 1")
+            # SQL checks for interrupts: this raises PostgreSQL's own cancel
+            # error.  A parallel worker runs no SQL; C raises it after the call.
+            if not interrupts.in_parallel_worker():
+                server.plpy.execute("SELECT 1")
             return None
     call.__name__ = function.__name__
     call.__doc__ = function.__doc__
@@ -144,7 +147,19 @@ def plan(tabledef, quals, columns):
     rows, width = table.fdw.get_rel_size(quals, list(columns))
     segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
-            "parallel_safe": table.parallel_safe}
+            "parallel_safe": table.parallel_safe, "has_source": table.has_source}
+
+
+@_boundary
+def source(tabledef, quals, columns, segment, segments):
+    """The query (and batch size) whose rows the segment's wrapper reads."""
+    from pgdl.foreign.base import Segment
+    table = _table(tabledef)
+    found = table.fdw.source(_quals(quals), list(columns), segment=Segment(segment, segments))
+    if found is None:
+        return None
+    sql, batch_size = found
+    return {"sql": sql, "batch_size": batch_size}
 
 
 def _describe(exc):
@@ -170,8 +185,14 @@ def take_error():
     return error
 
 
-def scan(tabledef, quals, columns, segment, segments):
-    """The rows of one segment, as tuples in column order.
+def _rows(datums):
+    """Source rows from C: one datum per column holding the column's values."""
+    return {datum["name"]: _value(datum) or [] for datum in datums}
+
+
+def scan(tabledef, quals, columns, segment, segments, rows=None):
+    """The rows of one segment (or of one batch of its source rows, given as
+    `rows`: column name -> values), as tuples in column order.
 
     Errors end the generator quietly; C raises them (take_error).  The
     interrupt guard spans the whole scan: between rows PostgreSQL holds the
@@ -184,6 +205,8 @@ def scan(tabledef, quals, columns, segment, segments):
             if table.segmented:
                 from pgdl.foreign.base import Segment
                 kwargs["segment"] = Segment(segment, segments)
+            if rows is not None:
+                kwargs["rows"] = _rows(rows)
             to_tuple = table.row
             for row in table.fdw.execute(_quals(quals), list(columns), **kwargs):
                 yield to_tuple(row)

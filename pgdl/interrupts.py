@@ -32,8 +32,21 @@ def _flags():
         return ()   # not inside a PostgreSQL backend
 
 
+def _worker_number():
+    try:
+        return ctypes.c_int.in_dll(ctypes.CDLL(None), "ParallelWorkerNumber")
+    except (OSError, ValueError):
+        return None
+
+
 _FLAGS = _flags()
+_WORKER = _worker_number()
 _POLL_SECONDS = 0.05
+
+
+def in_parallel_worker():
+    """True in a parallel worker of a PostgreSQL backend (segment k > 0)."""
+    return _WORKER is not None and _WORKER.value >= 0
 
 
 def pending():

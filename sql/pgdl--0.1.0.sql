@@ -42,17 +42,25 @@ GD["pgdl"] = dispatch
 $$;
 
 CREATE FUNCTION pgdl._fdw_plan(tabledef text, quals pgdl.datum[], columns text[],
-    OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool)
+    OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool,
+    OUT has_source bool)
 LANGUAGE plpython3u AS $$
 return GD["pgdl"].plan(tabledef, quals, columns)
 $$;
 
--- (tabledef, quals, columns, segment, segments).  The arguments are unnamed:
--- PL/Python re-binds named arguments of a set-returning function on every
--- row it returns.
-CREATE FUNCTION pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4) RETURNS SETOF record
-LANGUAGE plpython3u AS $$
+-- (tabledef, quals, columns, segment, segments, source rows).  The arguments
+-- are unnamed: PL/Python re-binds named arguments of a set-returning
+-- function on every row it returns.
+CREATE FUNCTION pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, pgdl.datum[])
+RETURNS SETOF record LANGUAGE plpython3u AS $$
 return GD["pgdl"].scan(*args)
+$$;
+
+-- The query whose rows a segment's wrapper reads, and in batches of how many.
+CREATE FUNCTION pgdl._fdw_source(tabledef text, quals pgdl.datum[], columns text[],
+    segment int4, segments int4, OUT sql text, OUT batch_size int4)
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].source(tabledef, quals, columns, segment, segments)
 $$;
 
 -- The error that ended a _fdw_scan generator, if any.
@@ -87,7 +95,8 @@ return GD["pgdl"].import_schema(server, wrapper, server_options, remote_schema,
 $$;
 
 REVOKE ALL ON FUNCTION pgdl._python_boot(text), pgdl._fdw_plan(text, pgdl.datum[], text[]),
-    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4), pgdl._fdw_take_error(),
+    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, pgdl.datum[]),
+    pgdl._fdw_source(text, pgdl.datum[], text[], int4, int4), pgdl._fdw_take_error(),
     pgdl._fdw_explain(text, pgdl.datum[], text[], bool),
     pgdl._fdw_insert(text, pgdl.datum[]), pgdl._fdw_validate(text, text[]),
     pgdl._fdw_import_schema(text, text, text[], text, text, text[], text, text[])

@@ -8,6 +8,7 @@ import importlib
 from pgdl.errors import invalid_option
 
 KINDS = {
+    "buffers": "pgdl.foreign.buffers.Buffers",
     "series": "pgdl.foreign.series.Series",
 }
 

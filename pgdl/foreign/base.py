@@ -42,6 +42,7 @@ class PgdlWrapper(ForeignDataWrapper):
 
     parallel_safe = True
     OPTIONS = {"kind": lambda name, text: text, "segments": positive_int}
+    REQUIRED = {}           # option name -> hint, for options a kind cannot do without
 
     def __init__(self, fdw_options, fdw_columns):
         super().__init__(fdw_options, fdw_columns)
@@ -58,6 +59,10 @@ class PgdlWrapper(ForeignDataWrapper):
                     'invalid option "%s" for a table of kind "%s"' % (name, options.get("kind")),
                     hint="Valid options are: %s." % ", ".join(sorted(cls.OPTIONS)))
             parsed[name] = parser(name, text)
+        for name, hint in cls.REQUIRED.items():
+            if name not in parsed:
+                raise invalid_option('a table of kind "%s" needs option "%s"'
+                                     % (options.get("kind"), name), hint=hint)
         return parsed
 
     def get_segments(self, quals, columns):
