@@ -48,6 +48,6 @@ def test_internal_functions_refuse_other_users(plain):
     conn = plain
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("""SELECT * FROM pgdl._fdw_scan(
-            '{"wrapper": "os.system"}', '{}', '{}', 0, 1) AS t(x text)""")
+            '{"wrapper": "os.system"}', '{}', '{}', 0, 1, NULL) AS t(x text)""")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT pgdl._python_boot('/tmp')")
