@@ -261,3 +261,14 @@ def preprocess(*args):
 def load_dataset(*args):
     from pgdl.data.load import load_dataset
     return load_dataset(*args)
+
+
+@_boundary
+def check_architecture(row):
+    """Validates a pgdl.architectures row and fills in what the model says."""
+    from pgdl.engine.architecture import check
+    description = check(row)
+    row["input_shape"] = description.input_shape
+    row["output_shape"] = description.output_shape
+    row["parameters"] = description.parameters
+    return "MODIFY"

@@ -222,3 +222,46 @@ COMMENT ON FUNCTION pgdl.load_dataset(text, text, text, float8, int8) IS
     'loads a data set (digits, mnist, cifar10 from path, images from a folder per class) into '
     'table target (id, image bytea of uint8 height x width x channels, label), shuffled with '
     'seed; with test_fraction, into target_train and target_test';
+
+------------------------------------------------------------------------------
+-- Model architectures
+--
+-- Keras 3 JSON (what model.to_json() returns), checked on the way in by
+-- building the model; the input and output shapes and the parameter count
+-- are filled in from it.  initial_weights, if given, are the model's
+-- get_weights() as one little-endian float32 blob (transfer learning).
+------------------------------------------------------------------------------
+
+CREATE TABLE pgdl.architectures (
+    name text PRIMARY KEY,
+    keras_json text NOT NULL,
+    description text,
+    initial_weights bytea,
+    input_shape int4[],
+    output_shape int4[],
+    parameters int8,
+    owner name NOT NULL DEFAULT current_user,
+    created timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pgdl.architectures IS
+    'Keras 3 model architectures (JSON), checked by building them; shapes and parameter '
+    'count are derived';
+SELECT pg_catalog.pg_extension_config_dump('pgdl.architectures', '');
+ALTER TABLE pgdl.architectures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY architectures_read ON pgdl.architectures FOR SELECT USING (true);
+CREATE POLICY architectures_insert ON pgdl.architectures FOR INSERT
+    WITH CHECK (owner = current_user);
+CREATE POLICY architectures_change ON pgdl.architectures FOR UPDATE
+    USING (pg_has_role(owner, 'MEMBER'));
+CREATE POLICY architectures_delete ON pgdl.architectures FOR DELETE
+    USING (pg_has_role(owner, 'MEMBER'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON pgdl.architectures TO PUBLIC;
+
+CREATE FUNCTION pgdl._check_architecture() RETURNS trigger LANGUAGE plpython3u AS $$
+return GD["pgdl"].check_architecture(TD["new"])
+$$;
+REVOKE ALL ON FUNCTION pgdl._check_architecture() FROM PUBLIC;
+CREATE FUNCTION pgdl.check_architecture() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+CREATE TRIGGER check_architecture BEFORE INSERT OR UPDATE ON pgdl.architectures
+    FOR EACH ROW EXECUTE FUNCTION pgdl.check_architecture();

@@ -1,0 +1,75 @@
+"""Model architectures: Keras 3 JSON, checked by building it."""
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgdl.engine.keras_loader import keras
+from pgdl.errors import PgdlError
+
+
+@dataclass
+class Description:
+    input_shape: list        # without the batch dimension
+    output_shape: list
+    parameters: int
+    tensors: list            # shapes of model.get_weights(), in order
+
+
+def build(name, keras_json):
+    """The Keras model the JSON describes; a PgdlError naming the
+    architecture when it does not parse or does not build."""
+    try:
+        json.loads(keras_json)
+    except (TypeError, ValueError) as exc:
+        raise PgdlError('keras_json of architecture "%s" is not JSON: %s' % (name, exc),
+                        hint="Store what model.to_json() returns.", sqlstate="22P02")
+    try:
+        model = keras().models.model_from_json(keras_json)
+    except Exception as exc:    # Keras raises many kinds for a bad config
+        raise PgdlError('keras_json of architecture "%s" does not build: %s: %s'
+                        % (name, type(exc).__name__, exc),
+                        hint="Store what model.to_json() returns.", sqlstate="22023")
+    if not isinstance(model, keras().Model):
+        raise PgdlError('keras_json of architecture "%s" describes a %s, not a model'
+                        % (name, type(model).__name__), sqlstate="22023")
+    if not model.built or not model.inputs:
+        raise PgdlError('architecture "%s" has no input shape' % name,
+                        hint="Start the model with keras.Input(shape=...).", sqlstate="22023")
+    return model
+
+
+def describe(model):
+    def shape(tensor):
+        return [int(d) for d in tensor.shape[1:]]
+    return Description(input_shape=shape(model.inputs[0]), output_shape=shape(model.outputs[0]),
+                       parameters=int(model.count_params()),
+                       tensors=[list(w.shape) for w in model.get_weights()])
+
+
+def unpack_weights(name, data, tensors):
+    """Initial weights stored as one little-endian float32 blob, in
+    get_weights() order, as arrays of the model's tensor shapes."""
+    expected = sum(int(np.prod(shape)) for shape in tensors)
+    if len(data) != 4 * expected:
+        raise PgdlError('initial_weights of architecture "%s" hold %d bytes; the model has %d '
+                        "parameters (%d bytes of float32)" % (name, len(data), expected,
+                                                               4 * expected),
+                        sqlstate="22023")
+    flat = np.frombuffer(data, "<f4")
+    arrays, start = [], 0
+    for shape in tensors:
+        size = int(np.prod(shape))
+        arrays.append(flat[start:start + size].reshape(shape))
+        start += size
+    return arrays
+
+
+def check(row):
+    """The derived columns of a pgdl.architectures row, or a PgdlError."""
+    model = build(row["name"], row["keras_json"])
+    description = describe(model)
+    if row.get("initial_weights") is not None:
+        unpack_weights(row["name"], row["initial_weights"], description.tensors)
+    return description
