@@ -91,6 +91,27 @@ extern PgdlSource *pgdl_source_open(const char *sql, int batch_size);
 extern bool pgdl_source_next(PgdlSource *source, Datum *batch);
 extern void pgdl_source_close(PgdlSource *source);
 
+/* exchange.c: segments in lockstep, with a shared area and a barrier */
+typedef struct PgdlExchange
+{
+	int			segments;
+	Size		slot_bytes;
+	int			participants;	/* set by the leader once workers started */
+	int			mine;			/* this process's segment (process-local use) */
+	pg_atomic_uint32 ready;
+	pg_atomic_uint32 failed;
+	pg_atomic_uint32 arrived;
+	pg_atomic_uint32 generation;
+	/* then one slot of slot_bytes per segment */
+} PgdlExchange;
+
+extern Size pgdl_exchange_size(int segments, int64 bytes);
+extern void pgdl_exchange_init(PgdlExchange *exchange, int segments, int64 bytes);
+extern void pgdl_exchange_publish(PgdlExchange *exchange, int participants);
+extern bool pgdl_exchange_await(PgdlExchange *exchange);
+extern void pgdl_exchange_enter(PgdlExchange *exchange, int segment);
+extern void pgdl_exchange_leave(void);
+
 /* plan.c */
 extern bool pgdlIsForeignScanParallelSafe(PlannerInfo *root, RelOptInfo *rel,
 										  RangeTblEntry *rte);
@@ -113,13 +134,15 @@ enum PgdlPrivateIndex
 	PGDL_PRIVATE_COLUMNS,		/* Integer attnums the query needs */
 	PGDL_PRIVATE_SEGMENTS,		/* Integer: how many segments split the rows */
 	PGDL_PRIVATE_PLANNED_WORKERS,	/* Integer: parallel workers asked for */
-	PGDL_PRIVATE_HAS_SOURCE		/* Boolean: the wrapper reads rows (source.c) */
+	PGDL_PRIVATE_HAS_SOURCE,	/* Integer 0/1: the wrapper reads rows (source.c) */
+	PGDL_PRIVATE_EXCHANGE_BYTES	/* String: bytes per segment of exchange.c, or "0" */
 };
 
 /* scan.c */
 typedef struct PgdlSharedScan
 {
 	pg_atomic_uint32 next_segment;
+	/* then, for a lockstep scan, its PgdlExchange */
 } PgdlSharedScan;
 
 typedef struct PgdlScanState
@@ -138,6 +161,10 @@ typedef struct PgdlScanState
 	PgdlSource *source;		/* the running segment's rows, or NULL */
 	int			segment;		/* the running segment, or -1 */
 	MemoryContext batch_cxt;	/* a batch of source rows */
+	int64		exchange_bytes; /* > 0: segments run in lockstep (exchange.c) */
+	PgdlExchange *exchange;
+	ParallelContext *pcxt;		/* leader of a parallel scan */
+	bool		exchange_checked;
 	uint32		next_segment;	/* serial scans count here */
 	PgdlSharedScan *shared;		/* parallel scans count here */
 	MemoryContext row_cxt;

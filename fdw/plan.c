@@ -38,6 +38,7 @@ typedef struct PgdlRelInfo
 	int			segments;
 	bool		parallel_safe;
 	bool		has_source;
+	int64		exchange_bytes;
 } PgdlRelInfo;
 
 /* Columns the query reads: its target list and every restriction. */
@@ -106,6 +107,7 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	info->segments = DatumGetInt32(GetAttributeByNum(td, 3, &isnull));
 	info->parallel_safe = DatumGetBool(GetAttributeByNum(td, 4, &isnull));
 	info->has_source = DatumGetBool(GetAttributeByNum(td, 5, &isnull));
+	info->exchange_bytes = DatumGetInt64(GetAttributeByNum(td, 6, &isnull));
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 
@@ -134,8 +136,13 @@ pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	PgdlRelInfo *info = rel_info(root, baserel, foreigntableid);
 	Cost		run_cost = baserel->rows * cpu_operator_cost * PGDL_ROW_COST_FACTOR;
 	int			workers = Min(info->segments - 1, max_parallel_workers_per_gather);
-	bool		parallel = workers > 0 && baserel->consider_parallel;
+	bool		parallel;
 	ForeignPath *path;
+
+	/* Segments in lockstep each need a process of their own: all workers. */
+	if (info->exchange_bytes > 0)
+		workers = info->segments - 1;
+	parallel = workers > 0 && baserel->consider_parallel;
 
 	/*
 	 * Asking for segments asks for parallel execution: keep the serial path
@@ -178,6 +185,7 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	private = list_make5(quals, info->columns, makeInteger(info->segments),
 						 makeInteger(best_path->path.parallel_workers),
 						 makeInteger(info->has_source));
+	private = lappend(private, makeString(psprintf(INT64_FORMAT, info->exchange_bytes)));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, private,
 							NIL, NIL, outer_plan);
 }

@@ -17,6 +17,7 @@
 #include "executor/executor.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/optimizer.h"
 #include "port/atomics.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -39,6 +40,8 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	state->columns = list_nth(plan->fdw_private, PGDL_PRIVATE_COLUMNS);
 	state->segments = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_SEGMENTS));
 	state->has_source = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_HAS_SOURCE));
+	state->exchange_bytes = strtoi64(strVal(list_nth(plan->fdw_private,
+													 PGDL_PRIVATE_EXCHANGE_BYTES)), NULL, 10);
 	state->segment = -1;
 	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
 	node->fdw_state = state;
@@ -87,11 +90,59 @@ evaluate_quals(ForeignScanState *node, PgdlScanState *state)
 	return pgdl_quals_to_python(state->quals, values, isnulls, tupdesc, false);
 }
 
+/*
+ * A lockstep scan runs each segment in its own participant, all at once:
+ * the leader segment 0, worker k segment k + 1.  The leader checks that
+ * every worker started; a worker waits for the leader's word.
+ */
+static int
+claim_lockstep_segment(PgdlScanState *state)
+{
+	if (state->exchange_checked)
+		return -1;
+	state->exchange_checked = true;
+	if (state->exchange == NULL)
+	{
+		if (state->segments > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("this scan runs %d segments at once and needs a parallel plan",
+							state->segments),
+					 errhint("Allow %d parallel workers (max_parallel_workers_per_gather), "
+							 "outside a cursor or a function that forbids parallel query.",
+							 state->segments - 1)));
+		state->exchange = palloc0(pgdl_exchange_size(1, state->exchange_bytes));
+		pgdl_exchange_init(state->exchange, 1, state->exchange_bytes);
+		pgdl_exchange_publish(state->exchange, 1);
+		return 0;
+	}
+	if (!IsParallelWorker())
+	{
+		int			participants = state->pcxt ? state->pcxt->nworkers_launched + 1 : 1;
+
+		pgdl_exchange_publish(state->exchange, participants);
+		if (participants < state->segments)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errmsg("only %d of %d segments could start", participants,
+							state->segments),
+					 errdetail("Each segment of this scan runs in its own process, all at once."),
+					 errhint("Raise max_parallel_workers and max_worker_processes, or use "
+							 "fewer segments.")));
+		return 0;
+	}
+	if (!pgdl_exchange_await(state->exchange))
+		return -1;				/* the leader reports why */
+	return ParallelWorkerNumber + 1;
+}
+
 static int
 claim_segment(PgdlScanState *state)
 {
 	uint32		segment;
 
+	if (state->exchange_bytes > 0)
+		return claim_lockstep_segment(state);
 	if (state->shared)
 		segment = pg_atomic_fetch_add_u32(&state->shared->next_segment, 1);
 	else
@@ -200,6 +251,8 @@ next_call(ForeignScanState *node, PgdlScanState *state)
 			continue;
 		}
 		segment_arguments(node, state, args);
+		if (state->exchange)
+			pgdl_exchange_enter(state->exchange, state->segment);
 		state->call = pgdl_call_begin(state->scan_fn, 6, args, nulls, state->record_desc,
 									  node->ss.ps.state);
 		return true;
@@ -232,6 +285,7 @@ pgdlIterateForeignScan(ForeignScanState *node)
 			return slot;
 		pgdl_call_end(state->call);
 		state->call = NULL;
+		pgdl_exchange_leave();
 	}
 }
 
@@ -242,10 +296,12 @@ pgdlReScanForeignScan(ForeignScanState *node)
 
 	pgdl_call_end(state->call);
 	state->call = NULL;
+	pgdl_exchange_leave();
 	pgdl_source_close(state->source);
 	state->source = NULL;
 	state->segment = -1;
 	state->next_segment = 0;
+	state->exchange_checked = false;
 	state->quals_datum = (Datum) 0;
 }
 
@@ -258,15 +314,29 @@ pgdlEndForeignScan(ForeignScanState *node)
 	{
 		pgdl_call_end(state->call);
 		state->call = NULL;
+		pgdl_exchange_leave();
 		pgdl_source_close(state->source);
 		state->source = NULL;
 	}
 }
 
+static PgdlExchange *
+exchange_of(PgdlScanState *state, void *coordinate)
+{
+	if (state->exchange_bytes <= 0)
+		return NULL;
+	return (PgdlExchange *) ((char *) coordinate + MAXALIGN(sizeof(PgdlSharedScan)));
+}
+
 Size
 pgdlEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
 {
-	return sizeof(PgdlSharedScan);
+	PgdlScanState *state = node->fdw_state;
+	Size		size = MAXALIGN(sizeof(PgdlSharedScan));
+
+	if (state->exchange_bytes > 0)
+		size += pgdl_exchange_size(state->segments, state->exchange_bytes);
+	return size;
 }
 
 void
@@ -275,17 +345,28 @@ pgdlInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void
 	PgdlScanState *state = node->fdw_state;
 
 	state->shared = coordinate;
+	state->pcxt = pcxt;
 	pg_atomic_init_u32(&state->shared->next_segment, 0);
+	state->exchange = exchange_of(state, coordinate);
+	if (state->exchange)
+		pgdl_exchange_init(state->exchange, state->segments, state->exchange_bytes);
 }
 
 void
 pgdlReInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
 {
+	PgdlScanState *state = node->fdw_state;
+
 	pg_atomic_write_u32(&((PgdlSharedScan *) coordinate)->next_segment, 0);
+	if (state->exchange)
+		pgdl_exchange_init(state->exchange, state->segments, state->exchange_bytes);
 }
 
 void
 pgdlInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coordinate)
 {
-	((PgdlScanState *) node->fdw_state)->shared = coordinate;
+	PgdlScanState *state = node->fdw_state;
+
+	state->shared = coordinate;
+	state->exchange = exchange_of(state, coordinate);
 }

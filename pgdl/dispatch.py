@@ -13,8 +13,9 @@ import json
 import sys
 import traceback
 from collections import OrderedDict
+from decimal import Decimal
 
-from pgdl import interrupts, server
+from pgdl import exchange, interrupts, server
 from pgdl.errors import PgdlError, invalid_option
 
 # A pgdl.datum row holds its value in exactly one of these slots.
@@ -82,20 +83,33 @@ class _Table:
         cls = _wrapper_class(definition["wrapper"], options, self.name)
         self.segmented = callable(getattr(cls, "get_segments", None))
         self.has_source = callable(getattr(cls, "source", None))
+        self.lockstep = callable(getattr(cls, "exchange_bytes", None))
         self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
         self.fdw = cls(options, columns)
 
     def row(self, row):
         """A row from execute() as a tuple in the table's column order."""
         if isinstance(row, dict):
-            return tuple(map(row.get, self.columns))
-        row = tuple(row)
+            return tuple(map(_plain, map(row.get, self.columns)))
+        row = tuple(map(_plain, row))
         if len(row) != len(self.columns):
             raise PgdlError(
                 "a row of foreign table %s has %d values; the table has %d columns"
                 % (self.name, len(row), len(self.columns)),
                 hint="Yield a dict keyed by column name, or one value per column.")
         return row
+
+
+_PLAIN = {int, float, str, bytes, bool, type(None), list, dict, Decimal}
+
+
+def _plain(value):
+    """numpy scalars and arrays as the Python values PL/Python converts right
+    (it would write np.float64(1.5) as the text 'np.float64(1.5)')."""
+    if type(value) in _PLAIN:
+        return value
+    tolist = getattr(value, "tolist", None)
+    return tolist() if tolist is not None else value
 
 
 def _wrapper_class(wrapper, options, table_name):
@@ -146,8 +160,10 @@ def plan(tabledef, quals, columns):
     quals = _quals(quals)
     rows, width = table.fdw.get_rel_size(quals, list(columns))
     segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
+    exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) if table.lockstep else 0
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
-            "parallel_safe": table.parallel_safe, "has_source": table.has_source}
+            "parallel_safe": table.parallel_safe, "has_source": table.has_source,
+            "exchange_bytes": max(exchange_bytes, 0)}
 
 
 @_boundary
@@ -210,9 +226,10 @@ def scan(tabledef, quals, columns, segment, segments, rows=None):
             to_tuple = table.row
             for row in table.fdw.execute(_quals(quals), list(columns), **kwargs):
                 yield to_tuple(row)
-    except interrupts.Interrupted:
+    except (interrupts.Interrupted, exchange.SegmentFailed):
         return
     except Exception as exc:
+        exchange.fail()        # segments waiting for this one stop
         _pending_error = _describe(exc)
 
 

@@ -43,7 +43,7 @@ $$;
 
 CREATE FUNCTION pgdl._fdw_plan(tabledef text, quals pgdl.datum[], columns text[],
     OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool,
-    OUT has_source bool)
+    OUT has_source bool, OUT exchange_bytes int8)
 LANGUAGE plpython3u AS $$
 return GD["pgdl"].plan(tabledef, quals, columns)
 $$;

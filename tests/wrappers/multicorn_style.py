@@ -119,3 +119,39 @@ class BusyFDW(ForeignDataWrapper):
                 time.sleep(0.01)
             total += 1
         yield {"x": str(total)}
+
+
+class LockstepFDW(ForeignDataWrapper):
+    """Segments in lockstep through pgdl.exchange (not a multicorn2 API):
+    in each round, segment k writes (k + 1) * (round + 1) into its slot,
+    waits for all, and yields the sum of all slots.  Option fail_segment
+    makes that segment raise in round 1; spin keeps segment 0 busy."""
+
+    parallel_safe = True
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.options = options
+
+    def get_segments(self, quals, columns):
+        return int(self.options.get("segments", 1))
+
+    def exchange_bytes(self, quals, columns):
+        return 8
+
+    def execute(self, quals, columns, segment=None):
+        import os
+        from pgdl import exchange
+        fail = int(self.options.get("fail_segment", -1))
+        for round_ in range(int(self.options.get("rounds", 3))):
+            if segment.index == fail and round_ == 1:
+                raise ValueError("segment %d gave up" % segment.index)
+            if "spin" in self.options and segment.index == 0 and round_ == 1:
+                while True:
+                    pass
+            mine = exchange.slot(segment.index).view("<f8")
+            mine[0] = (segment.index + 1) * (round_ + 1)
+            exchange.wait()
+            total = sum(exchange.slot(k).view("<f8")[0] for k in range(segment.count))
+            exchange.wait()      # everyone has read before anyone writes again
+            yield {"segment": segment.index, "round": round_, "total": total, "pid": os.getpid()}

@@ -1,0 +1,149 @@
+/*
+ * exchange.c
+ *		Segments that work in lockstep: a shared area and a barrier.
+ *
+ * A wrapper that declares exchange_bytes() runs each segment in its own
+ * parallel participant, all at once (leader: segment 0, worker k: segment
+ * k + 1), and gives each segment a slot of that many bytes in the scan's
+ * shared memory.  Training uses it to merge weights after every iteration
+ * without ending the scan: each segment writes its weights into its slot,
+ * waits at the barrier, and reads everyone's.
+ *
+ * Python reaches the functions marked PGDLLEXPORT through ctypes, so they
+ * never raise a PostgreSQL error: a longjmp through Python frames would
+ * corrupt the interpreter.  They return codes instead.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+#include "pgdl_fdw.h"
+
+/* The exchange of the segment this process runs now, for Python to use. */
+static PgdlExchange *current = NULL;
+
+Size
+pgdl_exchange_size(int segments, int64 bytes)
+{
+	return MAXALIGN(sizeof(PgdlExchange)) + (Size) segments * MAXALIGN(bytes);
+}
+
+void
+pgdl_exchange_init(PgdlExchange *exchange, int segments, int64 bytes)
+{
+	exchange->segments = segments;
+	exchange->slot_bytes = MAXALIGN(bytes);
+	exchange->participants = 0;
+	pg_atomic_init_u32(&exchange->ready, 0);
+	pg_atomic_init_u32(&exchange->failed, 0);
+	pg_atomic_init_u32(&exchange->arrived, 0);
+	pg_atomic_init_u32(&exchange->generation, 0);
+}
+
+/* Leader: how many participants started; all segments run only if all did. */
+void
+pgdl_exchange_publish(PgdlExchange *exchange, int participants)
+{
+	exchange->participants = participants;
+	if (participants < exchange->segments)
+		pg_atomic_write_u32(&exchange->failed, 1);
+	pg_write_barrier();
+	pg_atomic_write_u32(&exchange->ready, 1);
+}
+
+/* Worker: waits for the leader's count; false when the segments cannot run. */
+bool
+pgdl_exchange_await(PgdlExchange *exchange)
+{
+	while (pg_atomic_read_u32(&exchange->ready) == 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	pg_read_barrier();
+	return pg_atomic_read_u32(&exchange->failed) == 0;
+}
+
+void
+pgdl_exchange_enter(PgdlExchange *exchange, int segment)
+{
+	exchange->mine = segment;
+	current = exchange;
+}
+
+void
+pgdl_exchange_leave(void)
+{
+	current = NULL;
+}
+
+PGDLLEXPORT int64 pgdl_exchange_bytes(void);
+PGDLLEXPORT void *pgdl_exchange_slot(int segment);
+PGDLLEXPORT int pgdl_exchange_wait(void);
+PGDLLEXPORT void pgdl_exchange_fail(void);
+PGDLLEXPORT int pgdl_exchange_segments(void);
+
+int64
+pgdl_exchange_bytes(void)
+{
+	return current ? (int64) current->slot_bytes : 0;
+}
+
+int
+pgdl_exchange_segments(void)
+{
+	return current ? current->segments : 0;
+}
+
+void *
+pgdl_exchange_slot(int segment)
+{
+	if (current == NULL || segment < 0 || segment >= current->segments)
+		return NULL;
+	return (char *) current + MAXALIGN(sizeof(PgdlExchange)) + (Size) segment * current->slot_bytes;
+}
+
+/*
+ * The barrier: returns 0 when every segment has arrived, 1 on a cancel or
+ * terminate request, 2 when another segment failed, 3 without an exchange.
+ */
+int
+pgdl_exchange_wait(void)
+{
+	PgdlExchange *exchange = current;
+	uint32		generation;
+
+	if (exchange == NULL)
+		return 3;
+	generation = pg_atomic_read_u32(&exchange->generation);
+	if (pg_atomic_add_fetch_u32(&exchange->arrived, 1) == (uint32) exchange->segments)
+	{
+		pg_atomic_write_u32(&exchange->arrived, 0);
+		pg_atomic_fetch_add_u32(&exchange->generation, 1);
+		return 0;
+	}
+	while (pg_atomic_read_u32(&exchange->generation) == generation)
+	{
+		if (pg_atomic_read_u32(&exchange->failed))
+			return 2;
+		if (QueryCancelPending || ProcDiePending)
+			return 1;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	pg_read_barrier();
+	return 0;
+}
+
+void
+pgdl_exchange_fail(void)
+{
+	if (current)
+		pg_atomic_write_u32(&current->failed, 1);
+}
