@@ -265,3 +265,203 @@ CREATE FUNCTION pgdl.check_architecture() RETURNS trigger
     AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
 CREATE TRIGGER check_architecture BEFORE INSERT OR UPDATE ON pgdl.architectures
     FOR EACH ROW EXECUTE FUNCTION pgdl.check_architecture();
+
+------------------------------------------------------------------------------
+-- Models, as rows
+--
+-- Every finished training job adds an immutable version of its model: the
+-- architecture, parameters, what it was trained on (classes, shape,
+-- normalization from the packed summary) and metrics in pgdl.models; the
+-- weights in pgdl.model_weights, one row per tensor or chunk of a tensor,
+-- so no model meets the 1 GB field limit; per-iteration metrics in
+-- pgdl.training_history (segment NULL: the merged model).  A failed job
+-- leaves no version behind: it all happens in the job's transaction.
+------------------------------------------------------------------------------
+
+CREATE TABLE pgdl.models (
+    model text NOT NULL,
+    version int4 NOT NULL,
+    architecture text NOT NULL,
+    keras_json text NOT NULL,
+    source text NOT NULL,
+    validation_source text,
+    compile_params jsonb NOT NULL,
+    fit_params jsonb NOT NULL,
+    method text NOT NULL,
+    segments int4 NOT NULL,
+    iterations int4 NOT NULL,
+    seed int8,
+    warm_start_version int4,
+    task text NOT NULL,
+    class_values text[],
+    class_type text,
+    feature_shape int4[] NOT NULL,
+    normalization text NOT NULL,
+    normalizing_const float8,
+    feature_mean real[],
+    feature_std real[],
+    metrics jsonb,
+    validation_metrics jsonb,
+    parameters int8 NOT NULL,
+    training_seconds float8 NOT NULL,
+    owner name NOT NULL DEFAULT current_user,
+    created timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, version)
+);
+COMMENT ON TABLE pgdl.models IS
+    'one row per version of a model: how it was trained, on what, and how well';
+
+CREATE TABLE pgdl.model_weights (
+    model text NOT NULL,
+    version int4 NOT NULL,
+    tensor int4 NOT NULL,
+    chunk int4 NOT NULL,
+    name text NOT NULL,
+    shape int4[] NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (model, version, tensor, chunk),
+    FOREIGN KEY (model, version) REFERENCES pgdl.models ON DELETE CASCADE
+);
+COMMENT ON TABLE pgdl.model_weights IS
+    'the weights of each model version: one row per tensor (or 64 MB chunk of one), '
+    'little-endian float32 in the order of Keras get_weights()';
+
+CREATE TABLE pgdl.training_history (
+    model text NOT NULL,
+    version int4 NOT NULL,
+    iteration int4 NOT NULL,
+    segment int4,
+    "rows" int8 NOT NULL,
+    loss float8,
+    metrics jsonb,
+    validation_loss float8,
+    validation_metrics jsonb,
+    seconds float8 NOT NULL,
+    FOREIGN KEY (model, version) REFERENCES pgdl.models ON DELETE CASCADE
+);
+COMMENT ON TABLE pgdl.training_history IS
+    'per iteration of each training job: loss and metrics of every segment and (segment '
+    'NULL) of the merged model, with elapsed seconds';
+CREATE INDEX ON pgdl.training_history (model, version, iteration);
+
+CREATE TABLE pgdl.training_jobs (
+    job int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    model text NOT NULL,
+    version int4,
+    architecture text NOT NULL,
+    source text NOT NULL,
+    validation_source text,
+    compile_params jsonb NOT NULL,
+    fit_params jsonb NOT NULL,
+    iterations int4 NOT NULL,
+    segments int4 NOT NULL,
+    method text NOT NULL,
+    seed int8,
+    warm_start bool NOT NULL,
+    moving_rate float8,
+    status text NOT NULL,
+    iteration int4,
+    loss float8,
+    metrics jsonb,
+    validation_metrics jsonb,
+    seconds float8,
+    seconds_per_iteration float8,
+    fixed_seconds float8,
+    owner name NOT NULL DEFAULT current_user,
+    started timestamptz NOT NULL DEFAULT now(),
+    finished timestamptz
+);
+COMMENT ON TABLE pgdl.training_jobs IS 'the jobs behind pgdl.model_training';
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['models', 'model_weights', 'training_history', 'training_jobs'] LOOP
+        PERFORM pg_catalog.pg_extension_config_dump('pgdl.' || t, '');
+        EXECUTE format('ALTER TABLE pgdl.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('GRANT SELECT, INSERT ON pgdl.%I TO PUBLIC', t);
+        EXECUTE format('CREATE POLICY %I ON pgdl.%I FOR SELECT USING (true)', t || '_read', t);
+    END LOOP;
+END $$;
+CREATE POLICY models_write ON pgdl.models FOR INSERT WITH CHECK (owner = current_user);
+CREATE POLICY jobs_write ON pgdl.training_jobs FOR INSERT WITH CHECK (owner = current_user);
+CREATE POLICY weights_write ON pgdl.model_weights FOR INSERT WITH CHECK (EXISTS (
+    SELECT 1 FROM pgdl.models m WHERE (m.model, m.version) = (model_weights.model, model_weights.version)
+    AND m.owner = current_user));
+CREATE POLICY history_write ON pgdl.training_history FOR INSERT WITH CHECK (EXISTS (
+    SELECT 1 FROM pgdl.models m WHERE (m.model, m.version) = (training_history.model, training_history.version)
+    AND m.owner = current_user));
+GRANT USAGE ON SEQUENCE pgdl.training_jobs_job_seq TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Training: INSERT INTO pgdl.model_training runs a job
+--
+-- The insert trains across segments: one parallel scan of
+-- pgdl._training_segments, whose participants (segment k of n) each read
+-- their own packed buffers, train, and merge weights in lockstep after every
+-- iteration.  Reading pgdl.model_training lists the jobs.
+------------------------------------------------------------------------------
+
+CREATE FOREIGN TABLE pgdl.model_training (
+    job int8,
+    model text,
+    version int4,
+    architecture text,
+    source text,
+    validation_source text,
+    compile_params jsonb,
+    fit_params jsonb,
+    iterations int4,
+    segments int4,
+    method text,
+    seed int8,
+    warm_start bool,
+    moving_rate float8,
+    status text,
+    iteration int4,
+    loss float8,
+    metrics jsonb,
+    validation_metrics jsonb,
+    seconds float8,
+    seconds_per_iteration float8,
+    fixed_seconds float8,
+    owner name,
+    started timestamptz,
+    finished timestamptz
+) SERVER pgdl OPTIONS (kind 'model_training');
+COMMENT ON FOREIGN TABLE pgdl.model_training IS
+    'INSERT a row to train a model across segments; SELECT to see the jobs';
+GRANT SELECT, INSERT ON pgdl.model_training TO PUBLIC;
+
+-- Internal: the segments of a running job.  Its spec and starting weights
+-- travel as rows (pgdl.training_runs), never in the query text.
+CREATE FOREIGN TABLE pgdl._training_segments (
+    job int8,
+    train text,
+    validation text,
+    segments int4,
+    parameters int8,
+    segment int4,
+    iteration int4,
+    "rows" int8,
+    loss float8,
+    metrics text,
+    validation_loss float8,
+    validation_metrics text,
+    seconds float8,
+    tensor int4,
+    data bytea
+) SERVER pgdl OPTIONS (kind 'training_segments');
+GRANT SELECT ON pgdl._training_segments TO PUBLIC;
+
+-- Internal: the spec and starting weights of a running job, for its segments
+-- to read as rows.  Written and removed inside the job's transaction.
+CREATE TABLE pgdl.training_runs (
+    job int8 PRIMARY KEY,
+    spec text NOT NULL,
+    weights bytea NOT NULL,
+    owner name NOT NULL DEFAULT current_user
+);
+ALTER TABLE pgdl.training_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY training_runs_own ON pgdl.training_runs USING (owner = current_user);
+GRANT SELECT, INSERT, DELETE ON pgdl.training_runs TO PUBLIC;

@@ -9,7 +9,9 @@ from pgdl.errors import invalid_option
 
 KINDS = {
     "buffers": "pgdl.foreign.buffers.Buffers",
+    "model_training": "pgdl.foreign.training.ModelTraining",
     "series": "pgdl.foreign.series.Series",
+    "training_segments": "pgdl.foreign.training.TrainingSegments",
 }
 
 

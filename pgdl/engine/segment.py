@@ -1,0 +1,182 @@
+"""One segment of a training job: train on local buffers, merge in lockstep.
+
+Each segment runs in its own process (a parallel participant), reads its
+own packed buffers once, builds the model once, and then for every
+iteration trains `epochs` passes, writes its weights into its exchange
+slot, waits for the others, and merges:
+
+  average   the row-weighted mean of all segments' weights (model averaging)
+  easgd     elastic averaging SGD: each segment moves moving_rate of the way
+            to a center, which moves moving_rate * sum(local - center)
+
+The first float64 values of a slot carry counts and metric sums, so the
+merged model's metrics are row-weighted means over all segments.
+"""
+
+import json
+import math
+import time
+
+import numpy as np
+
+from pgdl import exchange, interrupts, kernels, server
+from pgdl.engine import weights as weight_vectors
+from pgdl.engine.keras_loader import keras
+from pgdl.errors import PgdlError
+
+HEADER = 64                 # float64 values at the start of each slot
+HEADER_BYTES = 8 * HEADER
+
+
+def exchange_bytes(parameters):
+    return HEADER_BYTES + 4 * parameters
+
+
+def _stack(rows, part, spec):
+    chosen = [i for i, p in enumerate(rows["part"]) if p == part]
+    if not chosen:
+        return None, None
+    shape = spec["feature_shape"]
+    x = np.frombuffer(b"".join(rows["features"][i] for i in chosen), "<f4").reshape([-1] + shape)
+    labels = b"".join(rows["labels"][i] for i in chosen)
+    if spec["task"] == "classification":
+        y = kernels.one_hot(np.frombuffer(labels, "<i4"), spec["num_classes"])
+    else:
+        y = np.frombuffer(labels, "<f4").reshape(-1, 1)
+    return x, y
+
+
+def _callbacks():
+    k = keras()
+
+    class Guard(k.callbacks.Callback):
+        """Lets a cancel stop training between batches."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            interrupts.check()
+
+    return [Guard()]
+
+
+class _Slots:
+    """This job's exchange slots: header values and the weight vector."""
+
+    def __init__(self, count, parameters, mine):
+        self.count = count
+        self.parameters = parameters
+        self.mine = mine
+
+    def header(self, segment):
+        return exchange.slot(segment)[:HEADER_BYTES].view("<f8")
+
+    def weights(self, segment):
+        return exchange.slot(segment)[HEADER_BYTES:HEADER_BYTES + 4 * self.parameters].view("<f4")
+
+    def share(self, values):
+        """Row-weighted sums of every segment's values (values[0] = rows)."""
+        mine = self.header(self.mine)
+        mine[:] = 0
+        mine[:len(values)] = values
+        exchange.wait()
+        total = sum(self.header(k)[:len(values)].copy() for k in range(self.count))
+        exchange.wait()
+        return total
+
+
+def _metrics_vector(rows, results, names):
+    return [rows] + [rows * float(results.get(name, float("nan"))) for name in names]
+
+
+def train(spec, rows, segment):
+    """Yields history rows, then (segment 0, or every segment of an
+    ensemble) the final weights as (tensor, data) rows."""
+    k = keras()
+    if spec.get("seed") is not None:
+        k.utils.set_random_seed(int(spec["seed"]) + segment.index)
+    start = weight_vectors.unflatten(np.frombuffer(rows["start"][0], "<f4"),
+                                     spec["tensor_shapes"]) if rows.get("start") else None
+    x, y = _stack(rows, 0, spec)
+    xv, yv = _stack(rows, 1, spec)
+    if x is None:
+        raise PgdlError("segment %d of %d has no training buffers" % (segment.index,
+                                                                    segment.count),
+                        hint="Use at most as many segments as the packed table has buffers.",
+                        sqlstate="22023")
+    model = k.models.model_from_json(spec["keras_json"])
+    model.compile(**spec["compile_params"])
+    model.set_weights(start)
+    fit = dict(spec["fit_params"])
+    names = ["loss"] + [m for m in spec["metric_names"]]
+    slots = _Slots(segment.count, spec["parameters"], segment.index)
+    center = weight_vectors.flatten(start) if spec["method"] == "easgd" else None
+
+    for iteration in range(1, spec["iterations"] + 1):
+        started = time.perf_counter()
+        history = model.fit(x, y, verbose=0, callbacks=_callbacks(), **fit)
+        results = {name: values[-1] for name, values in history.history.items()}
+        loss = float(results.get("loss", float("nan")))
+        if not math.isfinite(loss):
+            raise PgdlError("loss of segment %d became %s in iteration %d"
+                            % (segment.index, loss, iteration),
+                            hint="Lower the learning rate, or check the data for extreme values.",
+                            sqlstate="22P03")
+        local = weight_vectors.flatten(model.get_weights())
+        if spec["method"] != "ensemble":
+            slots.header(segment.index)[0] = len(x)
+            slots.weights(segment.index)[:] = local
+            exchange.wait()
+            if spec["method"] == "average":
+                counts = [float(slots.header(j)[0]) for j in range(segment.count)]
+                merged = kernels.weighted_average(
+                    [slots.weights(j) for j in range(segment.count)], counts)
+            else:
+                locals_ = [slots.weights(j).copy() for j in range(segment.count)]
+                kernels.easgd_step(center, locals_, float(spec["moving_rate"]))
+                merged = locals_[segment.index]
+            exchange.wait()
+            model.set_weights(weight_vectors.unflatten(merged, spec["tensor_shapes"]))
+        seconds = time.perf_counter() - started
+        validation = model.evaluate(xv, yv, verbose=0, return_dict=True, batch_size=1024) \
+            if xv is not None else {}
+        own = _metrics_vector(len(x), results, names)
+        own_validation = _metrics_vector(0 if xv is None else len(xv), validation, names)
+        totals = slots.share(own + own_validation)
+        yield _history_row(segment.index, iteration, len(x), results, validation, names, seconds)
+        if segment.index == 0:
+            merged_row = _merged_row(iteration, totals, names, seconds)
+            yield merged_row
+            server.report(server.NOTICE, "iteration %d of %d: loss %.4f%s (%.1f s)" % (
+                iteration, spec["iterations"], merged_row["loss"],
+                "".join(", %s %.4f" % (n, v) for n, v in
+                        json.loads(merged_row["metrics"]).items()), seconds))
+
+    final = model.get_weights()
+    if spec["method"] == "easgd":
+        final = weight_vectors.unflatten(center, spec["tensor_shapes"])
+    if segment.index == 0 or spec["method"] == "ensemble":
+        for tensor, array in enumerate(final):
+            yield {"segment": segment.index, "tensor": tensor,
+                   "data": np.ascontiguousarray(array, "<f4").tobytes()}
+
+
+def _history_row(segment, iteration, rows, results, validation, names, seconds):
+    return {"segment": segment, "iteration": iteration, "rows": rows,
+            "loss": float(results.get("loss", float("nan"))),
+            "metrics": json.dumps({n: float(results[n]) for n in names[1:] if n in results}),
+            "validation_loss": float(validation["loss"]) if "loss" in validation else None,
+            "validation_metrics": json.dumps({n: float(validation[n]) for n in names[1:]
+                                              if n in validation}) if validation else None,
+            "seconds": seconds}
+
+
+def _merged_row(iteration, totals, names, seconds):
+    width = len(names) + 1
+    train, val = totals[:width], totals[width:]
+    mean = {n: train[i + 1] / train[0] for i, n in enumerate(names)} if train[0] else {}
+    vmean = {n: val[i + 1] / val[0] for i, n in enumerate(names)} if val[0] else {}
+    return {"segment": None, "iteration": iteration, "rows": int(train[0]),
+            "loss": mean.get("loss"),
+            "metrics": json.dumps({n: mean[n] for n in names[1:] if n in mean}),
+            "validation_loss": vmean.get("loss"),
+            "validation_metrics": json.dumps({n: vmean[n] for n in names[1:]}) if vmean else None,
+            "seconds": seconds}
