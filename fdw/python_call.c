@@ -75,9 +75,8 @@ pgdl_invoke(FunctionCallInfo fcinfo)
 		if (prefix > 0)
 		{
 			FlushErrorState();
-			/* pgdl raised it on purpose: the Python traceback is noise */
-			if (strncmp(edata->message, "plpy.Error: ", prefix) == 0)
-				edata->context = NULL;
+			/* raised on purpose, or a PostgreSQL error: the traceback is noise */
+			edata->context = NULL;
 			edata->message = pstrdup(edata->message + prefix);
 			ReThrowError(edata);
 		}

@@ -119,7 +119,7 @@ def train(spec, rows, segment):
             raise PgdlError("loss of segment %d became %s in iteration %d"
                             % (segment.index, loss, iteration),
                             hint="Lower the learning rate, or check the data for extreme values.",
-                            sqlstate="22P03")
+                            sqlstate="22P01")
         local = weight_vectors.flatten(model.get_weights())
         if spec["method"] != "ensemble":
             slots.header(segment.index)[0] = len(x)

@@ -84,7 +84,7 @@ def run_job(values):
     name = values.get("model")
     if not name:
         raise _error("a training job needs a model name", sqlstate="23502")
-    iterations = values.get("iterations") or 1
+    iterations = 1 if values.get("iterations") is None else values["iterations"]
     if iterations < 1:
         raise _error("iterations must be at least 1, not %d" % iterations)
     method = values.get("method") or "average"
@@ -118,7 +118,7 @@ def run_job(values):
                          % (validation["output"], packed["output"]),
                          hint="Pack it with validation_of => '%s'." % packed["output"])
 
-    segments = values.get("segments") or packed["segments"]
+    segments = packed["segments"] if values.get("segments") is None else values["segments"]
     if segments < 1:
         raise _error("segments must be at least 1, not %d" % segments)
     buffers = sum(packed["buffers_per_segment"])

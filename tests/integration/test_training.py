@@ -1,0 +1,238 @@
+"""INSERT INTO pgdl.model_training: training across segments, as rows."""
+
+import json
+import threading
+import time
+
+import numpy as np
+import psycopg
+import pytest
+
+from pgdl.engine.keras_loader import keras
+
+COMPILE = {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}
+
+
+def architecture(db, name, layers, input_shape):
+    k = keras()
+    model = k.Sequential([k.Input(input_shape)] + layers)
+    db.execute("INSERT INTO pgdl.architectures (name, keras_json) VALUES (%s, %s)",
+               (name, model.to_json()))
+    return model
+
+
+def train(db, model, architecture_name, source, iterations=2, segments=2, method="average",
+          validation=None, compile_params=None, fit_params=None, **extra):
+    columns = {"model": model, "architecture": architecture_name, "source": source,
+               "validation_source": validation,
+               "compile_params": json.dumps(compile_params or COMPILE),
+               "fit_params": json.dumps(fit_params or {"batch_size": 32, "epochs": 1}),
+               "iterations": iterations, "segments": segments, "method": method, "seed": 42}
+    columns.update(extra)
+    names = ", ".join(columns)
+    marks = ", ".join(["%s"] * len(columns))
+    cur = db.execute("INSERT INTO pgdl.model_training (%s) VALUES (%s) RETURNING *"
+                     % (names, marks), list(columns.values()))
+    return dict(zip([c.name for c in cur.description], cur.fetchone()))
+
+
+def stored_model(db, model, version):
+    keras_json, = db.execute("SELECT keras_json FROM pgdl.models WHERE model = %s AND "
+                             "version = %s", (model, version)).fetchone()
+    net = keras().models.model_from_json(keras_json)
+    rows = db.execute("SELECT shape, data FROM pgdl.model_weights WHERE model = %s AND "
+                      "version = %s ORDER BY tensor, chunk", (model, version)).fetchall()
+    net.set_weights([np.frombuffer(data, "<f4").reshape(shape) for shape, data in rows])
+    return net
+
+
+def images(db, table, shape):
+    rows = db.execute("SELECT image, label FROM %s ORDER BY id" % table).fetchall()
+    x = np.stack([np.frombuffer(image, np.uint8) for image, _ in rows]).reshape([-1] + shape)
+    return x.astype(np.float32), np.array([label for _, label in rows])
+
+
+@pytest.fixture
+def digits(db):
+    """scikit-learn digits, packed into 2 segments, and a small dense net."""
+    db.execute("SELECT * FROM pgdl.load_dataset('digits', 'digits', test_fraction => 0.25)")
+    db.execute("SELECT * FROM pgdl.preprocess('digits_train', 'digits_packed', 'image', "
+               "'label', normalizing_const => 16, feature_shape => '{8,8,1}', segments => 2, "
+               "buffer_size => 200, seed => 3)")
+    db.execute("SELECT * FROM pgdl.preprocess('digits_test', 'digits_test_packed', 'image', "
+               "'label', validation_of => 'digits_packed')")
+    k = keras()
+    architecture(db, "dense", [k.layers.Flatten(), k.layers.Dense(32, activation="relu"),
+                               k.layers.Dense(10, activation="softmax")], (8, 8, 1))
+    db.commit()
+    return db
+
+
+def test_a_cnn_on_mnist_over_two_segments_reaches_90_percent(db, messages):
+    db.execute("SELECT * FROM pgdl.load_dataset('mnist', 'mnist', test_fraction => 0.2, "
+               "seed => 1)")
+    db.execute("SELECT * FROM pgdl.preprocess('mnist_train', 'mnist_packed', 'image', 'label', "
+               "normalizing_const => 255, feature_shape => '{28,28,1}', segments => 2, "
+               "seed => 7)")
+    k = keras()
+    architecture(db, "cnn", [k.layers.Conv2D(16, 3, activation="relu"), k.layers.MaxPooling2D(),
+                             k.layers.Flatten(), k.layers.Dense(10, activation="softmax")],
+                 (28, 28, 1))
+    job = train(db, "mnist_cnn", "cnn", "mnist_packed", iterations=5,
+                fit_params={"batch_size": 32, "epochs": 1})
+    assert job["status"] == "finished" and job["version"] == 1 and job["segments"] == 2
+    assert [m[1] for m in messages if m[1].startswith("iteration ")][-1].startswith(
+        "iteration 5 of 5: loss")
+    db.commit()
+    x, y = images(db, "mnist_test", [28, 28, 1])
+    predicted = stored_model(db, "mnist_cnn", 1).predict(x / 255, verbose=0).argmax(axis=1)
+    accuracy = float((predicted == y).mean())
+    assert accuracy >= 0.90, accuracy
+    history = db.execute("SELECT iteration, segment, rows FROM pgdl.training_history "
+                         "ORDER BY iteration, segment NULLS LAST").fetchall()
+    assert len(history) == 5 * 3
+    assert history[:3] == [(1, 0, 2000), (1, 1, 2000), (1, None, 4000)]
+
+
+def test_averaging_reports_merged_validation_metrics(digits):
+    job = train(digits, "d", "dense", "digits_packed", iterations=3,
+                validation="digits_test_packed")
+    model = digits.execute("SELECT metrics, validation_metrics, segments, method FROM "
+                           "pgdl.models WHERE model = 'd'").fetchone()
+    assert set(model[0]) == {"loss", "accuracy"} and set(model[1]) == {"loss", "accuracy"}
+    assert model[2:] == (2, "average")
+    merged = digits.execute("SELECT validation_metrics->>'accuracy' FROM pgdl.training_history "
+                            "WHERE segment IS NULL ORDER BY iteration DESC LIMIT 1").fetchone()
+    assert float(merged[0]) == pytest.approx(job["validation_metrics"]["accuracy"])
+    assert job["fixed_seconds"] > 0 and job["seconds_per_iteration"] > 0
+
+
+def test_easgd(digits):
+    job = train(digits, "e", "dense", "digits_packed", iterations=6, method="easgd",
+                moving_rate=0.4)
+    assert job["status"] == "finished" and job["moving_rate"] == 0.4
+    digits.commit()
+    x, y = images(digits, "digits_test", [8, 8, 1])
+    predicted = stored_model(digits, "e", 1).predict(x / 16, verbose=0).argmax(axis=1)
+    assert (predicted == y).mean() > 0.5
+
+
+def test_warm_start_and_transfer_learning(digits):
+    first = train(digits, "w", "dense", "digits_packed", iterations=3)
+    second = train(digits, "w", "dense", "digits_packed", iterations=1, warm_start=True)
+    assert second["version"] == 2
+    losses = dict(digits.execute("SELECT version, loss FROM pgdl.training_history "
+                                 "WHERE model = 'w' AND segment IS NULL AND iteration = 1"))
+    assert losses[2] < losses[1]
+    assert digits.execute("SELECT warm_start_version FROM pgdl.models WHERE model = 'w' "
+                          "AND version = 2").fetchone() == (1,)
+    # the trained weights as an architecture's initial weights
+    blob = b"".join(data for data, in digits.execute(
+        "SELECT data FROM pgdl.model_weights WHERE model = 'w' AND version = 1 "
+        "ORDER BY tensor, chunk"))
+    digits.execute("INSERT INTO pgdl.architectures (name, keras_json, initial_weights) "
+                   "SELECT 'pretrained', keras_json, %s FROM pgdl.architectures "
+                   "WHERE name = 'dense'", (blob,))
+    train(digits, "t", "pretrained", "digits_packed", iterations=1)
+    transfer = digits.execute("SELECT loss FROM pgdl.training_history WHERE model = 't' "
+                              "AND segment IS NULL").fetchone()[0]
+    assert transfer < losses[1] and first["loss"] > 0
+
+
+def test_a_second_version_leaves_the_first_intact(digits):
+    train(digits, "v", "dense", "digits_packed", iterations=1)
+    before = digits.execute("SELECT tensor, data FROM pgdl.model_weights WHERE model = 'v' "
+                            "ORDER BY tensor").fetchall()
+    train(digits, "v", "dense", "digits_packed", iterations=1)
+    assert digits.execute("SELECT tensor, data FROM pgdl.model_weights WHERE model = 'v' AND "
+                          "version = 1 ORDER BY tensor").fetchall() == before
+    assert digits.execute("SELECT max(version) FROM pgdl.models WHERE model = 'v'").fetchone() \
+        == (2,)
+
+
+BAD_JOBS = [
+    ({"architecture_name": "nothing"}, psycopg.errors.UndefinedObject,
+     'architecture "nothing" does not exist'),
+    ({"source": "digits_train"}, psycopg.errors.UndefinedTable,
+     '"digits_train" is not a packed table'),
+    ({"architecture_name": "wide_input"}, psycopg.errors.InvalidParameterValue,
+     'architecture "wide_input" takes input of shape [8, 8, 2]; digits_packed holds features '
+     "of shape [8, 8, 1]"),
+    ({"architecture_name": "three_classes"}, psycopg.errors.InvalidParameterValue,
+     'architecture "three_classes" has output shape [3]; digits_packed needs 10 outputs'),
+    ({"compile_params": {"optimizer": "adamx", "loss": "mse"}},
+     psycopg.errors.InvalidParameterValue, 'unknown optimizer "adamx"'),
+    ({"compile_params": {"optimizer": "adam", "loss": "no_such_loss"}},
+     psycopg.errors.InvalidParameterValue, 'unknown loss "no_such_loss"'),
+    ({"compile_params": {"optimizer": "adam", "loss": "mse", "metrics": ["nope"]}},
+     psycopg.errors.InvalidParameterValue, 'unknown metric "nope"'),
+    ({"compile_params": {"optimizer": "adam"}}, psycopg.errors.InvalidParameterValue,
+     'compile_params of model "bad" have no loss'),
+    ({"iterations": 0}, psycopg.errors.InvalidParameterValue, "iterations must be at least 1"),
+    ({"segments": 0}, psycopg.errors.InvalidParameterValue, "segments must be at least 1"),
+    ({"segments": 40}, psycopg.errors.InvalidParameterValue,
+     "40 segments for 8 buffers of digits_packed"),
+    ({"method": "gossip"}, psycopg.errors.InvalidParameterValue, 'unknown method "gossip"'),
+    ({"fit_params": {"epochs": 1, "verbose": 2}}, psycopg.errors.InvalidParameterValue,
+     "unknown fit_params verbose"),
+    ({"compile_params": {"optimizer": {"class_name": "SGD",
+                                       "config": {"learning_rate": 99999999.5}},
+                         "loss": "categorical_crossentropy"}},
+     psycopg.errors.FloatingPointException, "loss of segment "),
+]
+
+
+@pytest.mark.parametrize("change, error, message", BAD_JOBS, ids=[m for _, _, m in BAD_JOBS])
+def test_a_bad_job_is_an_error_and_leaves_no_version(digits, change, error, message):
+    k = keras()
+    architecture(digits, "wide_input", [k.layers.Flatten(), k.layers.Dense(10)], (8, 8, 2))
+    architecture(digits, "three_classes", [k.layers.Flatten(), k.layers.Dense(3)], (8, 8, 1))
+    train(digits, "bad", "dense", "digits_packed", iterations=1)
+    digits.commit()
+    arguments = {"iterations": 1}
+    arguments.update({key: value for key, value in change.items() if key != "architecture_name"})
+    with pytest.raises(error) as caught:
+        train(digits, "bad", change.get("architecture_name", "dense"),
+              arguments.pop("source", "digits_packed"), **arguments)
+    assert caught.value.diag.message_primary.startswith(message), \
+        caught.value.diag.message_primary
+    digits.rollback()
+    assert digits.execute("SELECT max(version) FROM pgdl.models WHERE model = 'bad'").fetchone() \
+        == (1,)
+    assert digits.execute("SELECT count(*) FROM pgdl.training_runs").fetchone() == (0,)
+    assert digits.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_cancel_in_the_third_iteration_leaves_the_previous_version(digits, connect):
+    train(digits, "c", "dense", "digits_packed", iterations=1)
+    digits.commit()
+    digits.autocommit = True
+    notices = []
+    digits.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    watcher = connect()
+    pid = digits.info.backend_pid
+    seen = {}
+
+    def cancel_in_third_iteration():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            activity = watcher.execute("SELECT query FROM pg_stat_activity WHERE pid = %s",
+                                       (pid,)).fetchone()
+            if activity and "pgdl.model_training" in activity[0]:
+                seen["activity"] = activity[0]
+            if any(n.startswith("iteration 2 of") for n in notices):
+                watcher.execute("SELECT pg_cancel_backend(%s)", (pid,))
+                return
+            time.sleep(0.02)
+    thread = threading.Thread(target=cancel_in_third_iteration)
+    thread.start()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        train(digits, "c", "dense", "digits_packed", iterations=50,
+              fit_params={"batch_size": 8, "epochs": 3})
+    thread.join()
+    assert "INSERT INTO pgdl.model_training" in seen["activity"]
+    assert not any(n.startswith("iteration 4 of") for n in notices)
+    assert digits.execute("SELECT max(version) FROM pgdl.models WHERE model = 'c'").fetchone() \
+        == (1,)
+    assert digits.execute("SELECT count(*) FROM pgdl.training_jobs WHERE model = 'c'").fetchone() \
+        == (1,)
