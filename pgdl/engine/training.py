@@ -224,7 +224,7 @@ def run_job(values):
          ("jsonb", _with_loss(last, "loss", "metrics")),
          ("jsonb", _with_loss(last, "validation_loss", "validation_metrics")),
          ("int8", description.parameters), ("float8", finished - started))
-    store_weights(name, version, final)
+    store_weights(name, version, final, [w.path for w in model.weights])
     insert_history = plpy.prepare(
         "INSERT INTO pgdl.training_history VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         ["text", "int4", "int4", "int4", "int8", "float8", "jsonb", "float8", "jsonb", "float8"])
@@ -254,11 +254,11 @@ def _with_loss(row, loss, metrics):
     return json.dumps(values)
 
 
-def store_weights(model, version, arrays):
+def store_weights(model, version, arrays, names=None):
     plpy = server.plpy
     insert = plpy.prepare("INSERT INTO pgdl.model_weights VALUES ($1, $2, $3, $4, $5, $6, $7)",
                           ["text", "int4", "int4", "int4", "text", "int4[]", "bytea"])
-    for tensor, chunk, name, shape, data in weight_vectors.to_rows(arrays):
+    for tensor, chunk, name, shape, data in weight_vectors.to_rows(arrays, names):
         plpy.execute(insert, [model, version, tensor, chunk, name, shape, data])
 
 
