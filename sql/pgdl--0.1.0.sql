@@ -326,6 +326,25 @@ COMMENT ON TABLE pgdl.model_weights IS
     'the weights of each model version: one row per tensor (or 64 MB chunk of one), '
     'little-endian float32 in the order of Keras get_weights()';
 
+CREATE TABLE pgdl.model_onnx (
+    model text NOT NULL,
+    version int4 NOT NULL,
+    chunk int4 NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (model, version, chunk),
+    FOREIGN KEY (model, version) REFERENCES pgdl.models ON DELETE CASCADE
+);
+COMMENT ON TABLE pgdl.model_onnx IS
+    'each model version exported to ONNX, in 64 MB chunks; in chunk order they make the file';
+
+CREATE VIEW pgdl.model_versions AS
+    SELECT m.model, m.version, m.method, m.segments, m.metrics, m.validation_metrics,
+           m.parameters, m.created,
+           (SELECT sum(length(o.data)) FROM pgdl.model_onnx o
+            WHERE (o.model, o.version) = (m.model, m.version)) AS onnx_bytes
+    FROM pgdl.models m;
+GRANT SELECT ON pgdl.model_versions TO PUBLIC;
+
 CREATE TABLE pgdl.training_history (
     model text NOT NULL,
     version int4 NOT NULL,
@@ -376,7 +395,8 @@ COMMENT ON TABLE pgdl.training_jobs IS 'the jobs behind pgdl.model_training';
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['models', 'model_weights', 'training_history', 'training_jobs'] LOOP
+    FOREACH t IN ARRAY ARRAY['models', 'model_weights', 'model_onnx', 'training_history',
+                             'training_jobs'] LOOP
         PERFORM pg_catalog.pg_extension_config_dump('pgdl.' || t, '');
         EXECUTE format('ALTER TABLE pgdl.%I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('GRANT SELECT, INSERT ON pgdl.%I TO PUBLIC', t);
@@ -387,6 +407,9 @@ CREATE POLICY models_write ON pgdl.models FOR INSERT WITH CHECK (owner = current
 CREATE POLICY jobs_write ON pgdl.training_jobs FOR INSERT WITH CHECK (owner = current_user);
 CREATE POLICY weights_write ON pgdl.model_weights FOR INSERT WITH CHECK (EXISTS (
     SELECT 1 FROM pgdl.models m WHERE (m.model, m.version) = (model_weights.model, model_weights.version)
+    AND m.owner = current_user));
+CREATE POLICY onnx_write ON pgdl.model_onnx FOR INSERT WITH CHECK (EXISTS (
+    SELECT 1 FROM pgdl.models m WHERE (m.model, m.version) = (model_onnx.model, model_onnx.version)
     AND m.owner = current_user));
 CREATE POLICY history_write ON pgdl.training_history FOR INSERT WITH CHECK (EXISTS (
     SELECT 1 FROM pgdl.models m WHERE (m.model, m.version) = (training_history.model, training_history.version)

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from pgdl import server
-from pgdl.engine import architecture, weights as weight_vectors
+from pgdl.engine import architecture, onnx_export, weights as weight_vectors
 from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
 
@@ -225,6 +225,8 @@ def run_job(values):
          ("jsonb", _with_loss(last, "validation_loss", "validation_metrics")),
          ("int8", description.parameters), ("float8", finished - started))
     store_weights(name, version, final, [w.path for w in model.weights])
+    model.set_weights(final)
+    store_onnx(name, version, onnx_export.export(model, description.input_shape))
     insert_history = plpy.prepare(
         "INSERT INTO pgdl.training_history VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         ["text", "int4", "int4", "int4", "int8", "float8", "jsonb", "float8", "jsonb", "float8"])
@@ -269,3 +271,13 @@ def load_weights(model, version):
     rows = plpy.execute(plan, [model, version])
     return weight_vectors.from_rows([(r["tensor"], r["chunk"], r["shape"], r["data"])
                                      for r in rows])
+
+
+def store_onnx(model, version, data):
+    plpy = server.plpy
+    insert = plpy.prepare("INSERT INTO pgdl.model_onnx VALUES ($1, $2, $3, $4)",
+                          ["text", "int4", "int4", "bytea"])
+    chunk_bytes = weight_vectors.CHUNK_BYTES
+    for chunk in range(max(1, -(-len(data) // chunk_bytes))):
+        plpy.execute(insert, [model, version, chunk,
+                              data[chunk * chunk_bytes:(chunk + 1) * chunk_bytes]])

@@ -236,3 +236,18 @@ def test_cancel_in_the_third_iteration_leaves_the_previous_version(digits, conne
         == (1,)
     assert digits.execute("SELECT count(*) FROM pgdl.training_jobs WHERE model = 'c'").fetchone() \
         == (1,)
+
+
+def test_each_version_is_exported_to_onnx_and_scores_like_keras(digits):
+    train(digits, "o", "dense", "digits_packed", iterations=1)
+    digits.commit()
+    import onnxruntime
+    onnx = b"".join(data for data, in digits.execute(
+        "SELECT data FROM pgdl.model_onnx WHERE model = 'o' AND version = 1 ORDER BY chunk"))
+    assert digits.execute("SELECT onnx_bytes FROM pgdl.model_versions WHERE model = 'o'"
+                          ).fetchone() == (len(onnx),)
+    session = onnxruntime.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+    x, _ = images(digits, "digits_test", [8, 8, 1])
+    scored = session.run(None, {session.get_inputs()[0].name: x / np.float32(16)})[0]
+    expected = stored_model(digits, "o", 1).predict(x / 16, verbose=0)
+    np.testing.assert_allclose(scored, expected, atol=1e-5)
