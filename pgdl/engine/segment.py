@@ -8,6 +8,9 @@ slot, waits for the others, and merges:
   average   the row-weighted mean of all segments' weights (model averaging)
   easgd     elastic averaging SGD: each segment moves moving_rate of the way
             to a center, which moves moving_rate * sum(local - center)
+  ensemble  no merge: segments train apart from the same start; at the end
+            segment 0 joins the segment models (frozen) under a small
+            combiner network trained on their concatenated outputs, one model
 
 The first float64 values of a slot carry counts and metric sums, so the
 merged model's metrics are row-weighted means over all segments.
@@ -21,6 +24,7 @@ import numpy as np
 
 from pgdl import exchange, interrupts, kernels, server
 from pgdl.engine import weights as weight_vectors
+from pgdl.engine import keras_loader
 from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
 
@@ -88,8 +92,9 @@ def _metrics_vector(rows, results, names):
 
 
 def train(spec, rows, segment):
-    """Yields history rows, then (segment 0, or every segment of an
-    ensemble) the final weights as (tensor, data) rows."""
+    """Yields history rows, then (segment 0) the final weights as
+    (tensor, data) rows; an ensemble's architecture comes first as tensor -1."""
+    keras_loader.choose_gpu(segment.index)
     k = keras()
     if spec.get("seed") is not None:
         k.utils.set_random_seed(int(spec["seed"]) + segment.index)
@@ -153,10 +158,47 @@ def train(spec, rows, segment):
     final = model.get_weights()
     if spec["method"] == "easgd":
         final = weight_vectors.unflatten(center, spec["tensor_shapes"])
-    if segment.index == 0 or spec["method"] == "ensemble":
+    if spec["method"] == "ensemble":
+        slots.weights(segment.index)[:] = weight_vectors.flatten(final)
+        exchange.wait()
+        members = [weight_vectors.unflatten(slots.weights(j).copy(), spec["tensor_shapes"])
+                   for j in range(segment.count)] if segment.index == 0 else None
+        exchange.wait()
+        if segment.index != 0:
+            return
+        ensemble = _ensemble(spec, members)
+        ensemble.fit(x, y, verbose=0, callbacks=_callbacks(), **fit)
+        # the ensemble's own architecture travels as tensor -1
+        yield {"segment": 0, "tensor": -1, "data": ensemble.to_json().encode()}
+        final = ensemble.get_weights()
+    if segment.index == 0:
         for tensor, array in enumerate(final):
-            yield {"segment": segment.index, "tensor": tensor,
+            yield {"segment": 0, "tensor": tensor,
                    "data": np.ascontiguousarray(array, "<f4").tobytes()}
+
+
+def _ensemble(spec, members):
+    """The segment models, frozen, under a dense combiner of their outputs."""
+    k = keras()
+    inputs = k.Input(spec["feature_shape"])
+    outputs = []
+    for index, member_weights in enumerate(members):
+        member = k.models.model_from_json(spec["keras_json"])
+        member.set_weights(member_weights)
+        member.name = "segment_%d" % index
+        member.trainable = False
+        outputs.append(member(inputs))
+    classification = spec["task"] == "classification"
+    width = spec["num_classes"] if classification else 1
+    combiner = k.layers.Dense(width, activation="softmax" if classification else None,
+                              name="combiner")
+    ensemble = k.Model(inputs, combiner(k.layers.Concatenate()(outputs)), name="ensemble")
+    # start as the mean of the members (sharpened for softmax), then learn
+    scale = 10.0 if classification else 1.0
+    combiner.set_weights([np.vstack([np.eye(width, dtype=np.float32) * scale / len(members)]
+                                    * len(members)), np.zeros(width, dtype=np.float32)])
+    ensemble.compile(**spec["compile_params"])
+    return ensemble
 
 
 def _history_row(segment, iteration, rows, results, validation, names, seconds):

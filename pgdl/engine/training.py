@@ -18,7 +18,7 @@ from pgdl.engine import architecture, onnx_export, weights as weight_vectors
 from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
 
-METHODS = ("average", "easgd")
+METHODS = ("average", "easgd", "ensemble")
 FIT_PARAMS = {"batch_size", "epochs", "shuffle", "class_weight", "validation_split"}
 
 
@@ -198,6 +198,11 @@ def run_job(values):
     for r in rows:
         if r["tensor"] is not None:
             tensors.setdefault(r["segment"], {})[r["tensor"]] = r["data"]
+    keras_json = arch["keras_json"]
+    if -1 in tensors[0]:        # an ensemble: a model of its own
+        keras_json = tensors[0].pop(-1).decode()
+        model = keras().models.model_from_json(keras_json)
+        description = architecture.describe(model)
     final = [np.frombuffer(tensors[0][t], "<f4").reshape(shape)
              for t, shape in enumerate(description.tensors)]
     merged = [h for h in history if h["segment"] is None]
@@ -213,7 +218,7 @@ def run_job(values):
             parameters, training_seconds)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                     $18, $19, $20, $21, $22, $23, $24, $25) RETURNING version""",
-         ("text", name), ("int4", version), ("text", arch["name"]), ("text", arch["keras_json"]),
+         ("text", name), ("int4", version), ("text", arch["name"]), ("text", keras_json),
          ("text", packed["output"]), ("text", validation["output"] if validation else None),
          ("jsonb", json.dumps(compile_params)), ("jsonb", json.dumps(fit_params)),
          ("text", method), ("int4", segments), ("int4", iterations), ("int8", seed),

@@ -251,3 +251,21 @@ def test_each_version_is_exported_to_onnx_and_scores_like_keras(digits):
     scored = session.run(None, {session.get_inputs()[0].name: x / np.float32(16)})[0]
     expected = stored_model(digits, "o", 1).predict(x / 16, verbose=0)
     np.testing.assert_allclose(scored, expected, atol=1e-5)
+
+
+def test_ensemble_of_segment_models_under_a_combiner(digits):
+    job = train(digits, "ens", "dense", "digits_packed", iterations=4, method="ensemble")
+    assert job["status"] == "finished"
+    digits.commit()
+    net = stored_model(digits, "ens", 1)
+    assert net.name == "ensemble"
+    assert [layer.name for layer in net.layers][-1] == "combiner"
+    assert {"segment_0", "segment_1"} <= {layer.name for layer in net.layers}
+    x, y = images(digits, "digits_test", [8, 8, 1])
+    accuracy = (net.predict(x / 16, verbose=0).argmax(axis=1) == y).mean()
+    members = [(net.get_layer("segment_%d" % i).predict(x / 16, verbose=0).argmax(axis=1) == y)
+               .mean() for i in range(2)]
+    assert accuracy >= min(members) and accuracy > 0.5, (accuracy, members)
+    parameters = digits.execute("SELECT parameters FROM pgdl.models WHERE model = 'ens'"
+                                ).fetchone()[0]
+    assert parameters == net.count_params()
