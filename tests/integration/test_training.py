@@ -105,6 +105,9 @@ def test_averaging_reports_merged_validation_metrics(digits):
                             "WHERE segment IS NULL ORDER BY iteration DESC LIMIT 1").fetchone()
     assert float(merged[0]) == pytest.approx(job["validation_metrics"]["accuracy"])
     assert job["fixed_seconds"] > 0 and job["seconds_per_iteration"] > 0
+    listed = digits.execute("SELECT model, status, version, compile_params, iterations "
+                            "FROM pgdl.model_training").fetchall()
+    assert listed == [("d", "finished", 1, COMPILE, 3)]
 
 
 def test_easgd(digits):
