@@ -11,7 +11,7 @@
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PGDL_VENV ?= /opt/pgdl/venv
 PYTHON_VERSION = 3.11
-PYTHON = $(PGDL_VENV)/bin/python
+VENV_PYTHON = $(PGDL_VENV)/bin/python
 
 MODULE_big = pgdl
 OBJS = fdw/handler.o fdw/options.o fdw/quals.o fdw/values.o fdw/python_call.o \
@@ -33,13 +33,13 @@ setup:
 	PGDL_VENV=$(PGDL_VENV) PG_CONFIG=$(PG_CONFIG) bash scripts/setup.sh
 
 demo: setup
-	$(PYTHON) -m pgdl.demo
+	$(VENV_PYTHON) -m pgdl.demo
 
 test: setup
 	$(PGDL_VENV)/bin/pytest
 
 db: setup
-	@$(PYTHON) -m pgdl.cluster start
+	@$(VENV_PYTHON) -m pgdl.cluster start
 
 bench: setup
-	@for script in bench/bench_*.py; do echo "== $$script"; $(PYTHON) $$script || exit 1; done
+	@for script in bench/bench_*.py; do echo "== $$script"; $(VENV_PYTHON) $$script || exit 1; done
