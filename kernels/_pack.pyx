@@ -17,10 +17,6 @@ from libc.string cimport memcpy
 
 from pgdl.kernels.errors import PackError
 
-# element type OIDs of PostgreSQL arrays, and their sizes
-ARRAY_TYPES = {21: 2, 23: 4, 20: 8, 700: 4, 701: 8}
-
-
 cdef inline uint32_t _be32(const uint8_t *p) noexcept nogil:
     return (<uint32_t>p[0] << 24) | (<uint32_t>p[1] << 16) | (<uint32_t>p[2] << 8) | p[3]
 
@@ -134,7 +130,7 @@ def _check_out(out, Py_ssize_t rows, Py_ssize_t n):
     return out
 
 
-def _vector(value, Py_ssize_t n, name):
+def _vector(value, Py_ssize_t n):
     vector = np.broadcast_to(np.asarray(value, dtype=np.float32), (n,))
     return np.ascontiguousarray(vector)
 
@@ -169,8 +165,8 @@ def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None
     cdef Py_ssize_t count = len(rows), i, bad
     result = _check_out(out, count, n)
     cdef float[:, ::1] dst = result
-    cdef const float[::1] sc = _vector(scale, n, "scale")
-    cdef const float[::1] of = _vector(offset, n, "offset")
+    cdef const float[::1] sc = _vector(scale, n)
+    cdef const float[::1] of = _vector(offset, n)
     cdef const uint8_t **src = <const uint8_t **>malloc(max(count, 1) * sizeof(uint8_t *))
     cdef Py_ssize_t *sizes = <Py_ssize_t *>malloc(max(count, 1) * sizeof(Py_ssize_t))
     cdef int reason = 0

@@ -181,29 +181,28 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
                         "table %s %s" % (shape, len(rows[0]), features, table.name,
                                          table.where(keys[0])), sqlstate="22023")
 
-    method = normalization
     if training:
         if list(training["feature_shape"]) != list(shape):
             raise PgdlError("features of table %s have shape %s; packed table %s has %s"
                             % (table.name, list(shape), validation_of,
                                list(training["feature_shape"])), sqlstate="22023")
-        normalization = packing.Normalization(
+        scaling = packing.Normalization(
             training["normalization"], training["normalizing_const"],
             None if training["feature_mean"] is None else np.asarray(training["feature_mean"],
                                                                      np.float32),
             None if training["feature_std"] is None else np.asarray(training["feature_std"],
                                                                     np.float32))
-    elif method == "standard":
+    elif normalization == "standard":
         try:
-            normalization = packing.standardization(rows, kind, size)
+            scaling = packing.standardization(rows, kind, size)
         except PackError as error:
             raise _row_error(error, table, features, keys)
     elif normalizing_const is not None:
-        normalization = packing.Normalization("constant", float(normalizing_const))
+        scaling = packing.Normalization("constant", float(normalizing_const))
     else:
-        normalization = packing.Normalization("none")
+        scaling = packing.Normalization("none")
 
-    classes, label_bytes = None, None
+    classes = None
     if task == "classification":
         if training:
             classes = packing.Classes(_typed(training["class_values"], labels))
@@ -241,7 +240,7 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
     for buffer_id, (segment, positions) in enumerate(buffers):
         chunk = [rows[p] for p in positions]
         try:
-            batch = packing.pack(chunk, kind, size, normalization)
+            batch = packing.pack(chunk, kind, size, scaling)
         except PackError as error:
             raise _row_error(error, table, features, [keys[p] for p in positions])
         plpy.execute(insert, [buffer_id, segment, len(positions),
@@ -258,9 +257,9 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
         "class_values": None if classes is None else [str(v) for v in classes.values],
         "class_type": label_column["type"] if classes else None,
         "num_classes": None if classes is None else len(classes.values),
-        "normalization": normalization.kind, "normalizing_const": normalization.constant,
-        "feature_mean": None if normalization.mean is None else normalization.mean.tolist(),
-        "feature_std": None if normalization.std is None else normalization.std.tolist(),
+        "normalization": scaling.kind, "normalizing_const": scaling.constant,
+        "feature_mean": None if scaling.mean is None else scaling.mean.tolist(),
+        "feature_std": None if scaling.std is None else scaling.std.tolist(),
         "buffer_size": buffer_size, "segments": segments,
         "rows_per_segment": rows_per_segment, "buffers_per_segment": buffers_per_segment,
         "total_rows": len(rows), "seed": seed, "validation_of": validation_of,

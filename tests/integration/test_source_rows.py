@@ -2,7 +2,6 @@
 parallel workers too: the 'buffers' kind reads packed training buffers the
 way training does, segment k taking the buffers packed for segment k mod n."""
 
-import numpy as np
 import psycopg
 import pytest
 
