@@ -48,9 +48,9 @@ pgdlExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	PgdlScanState *state = node->fdw_state;
 	TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
-	Oid			argtypes[4] = {TEXTOID, pgdl_datum_array_type(), TEXTARRAYOID, BOOLOID};
+	Oid			argtypes[5] = {TEXTOID, pgdl_datum_array_type(), TEXTARRAYOID, BOOLOID, TEXTOID};
 	List	   *names = pgdl_column_names(tupdesc, state->columns);
-	Datum		args[4];
+	Datum		args[5];
 	Datum		lines;
 	bool		isnull;
 
@@ -71,8 +71,9 @@ pgdlExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	args[1] = pgdl_quals_to_python(state->quals, NULL, NULL, tupdesc, true);
 	args[2] = pgdl_text_array(names);
 	args[3] = BoolGetDatum(es->verbose);
-	lines = pgdl_call_function(pgdl_dispatch_function("_fdw_explain", 4, argtypes),
-							   4, args, NULL, &isnull);
+	args[4] = CStringGetTextDatum(state->plan_state);
+	lines = pgdl_call_function(pgdl_dispatch_function("_fdw_explain", 5, argtypes),
+							   5, args, NULL, &isnull);
 	if (!isnull)
 		show_wrapper_lines(DatumGetArrayTypeP(lines), es);
 }

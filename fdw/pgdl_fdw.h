@@ -83,11 +83,12 @@ extern List *pgdl_column_names(TupleDesc tupdesc, List *attnums);
 typedef struct PgdlSource
 {
 	char	   *portal_name;
-	long		batch_size;
+	long		batch_size;		/* rows of the next fetch */
+	long		max_batch;		/* batches grow by doubling up to this */
 	bool		done;
 } PgdlSource;
 
-extern PgdlSource *pgdl_source_open(const char *sql, int batch_size);
+extern PgdlSource *pgdl_source_open(const char *sql, int batch_size, int first_batch);
 extern bool pgdl_source_next(PgdlSource *source, Datum *batch);
 extern void pgdl_source_close(PgdlSource *source);
 
@@ -135,7 +136,8 @@ enum PgdlPrivateIndex
 	PGDL_PRIVATE_SEGMENTS,		/* Integer: how many segments split the rows */
 	PGDL_PRIVATE_PLANNED_WORKERS,	/* Integer: parallel workers asked for */
 	PGDL_PRIVATE_HAS_SOURCE,	/* Integer 0/1: the wrapper reads rows (source.c) */
-	PGDL_PRIVATE_EXCHANGE_BYTES	/* String: bytes per segment of exchange.c, or "0" */
+	PGDL_PRIVATE_EXCHANGE_BYTES,	/* String: bytes per segment of exchange.c, or "0" */
+	PGDL_PRIVATE_STATE			/* String: the wrapper's plan state (JSON), or "" */
 };
 
 /* scan.c */
@@ -148,6 +150,7 @@ typedef struct PgdlSharedScan
 typedef struct PgdlScanState
 {
 	char	   *tabledef;
+	char	   *plan_state;		/* what the wrapper worked out at plan time, or "" */
 	List	   *quals;			/* PgdlQual */
 	List	   *qual_states;	/* ExprState of each qual value, by value index */
 	List	   *columns;		/* Integer attnums */

@@ -39,6 +39,7 @@ typedef struct PgdlRelInfo
 	bool		parallel_safe;
 	bool		has_source;
 	int64		exchange_bytes;
+	char	   *state;			/* the wrapper's plan state, or "" */
 } PgdlRelInfo;
 
 /* Columns the query reads: its target list and every restriction. */
@@ -108,6 +109,8 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	info->parallel_safe = DatumGetBool(GetAttributeByNum(td, 4, &isnull));
 	info->has_source = DatumGetBool(GetAttributeByNum(td, 5, &isnull));
 	info->exchange_bytes = DatumGetInt64(GetAttributeByNum(td, 6, &isnull));
+	result = GetAttributeByNum(td, 7, &isnull);
+	info->state = isnull ? "" : TextDatumGetCString(result);
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 
@@ -186,6 +189,7 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 						 makeInteger(best_path->path.parallel_workers),
 						 makeInteger(info->has_source));
 	private = lappend(private, makeString(psprintf(INT64_FORMAT, info->exchange_bytes)));
+	private = lappend(private, makeString(pstrdup(info->state)));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, private,
 							NIL, NIL, outer_plan);
 }

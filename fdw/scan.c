@@ -33,7 +33,7 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	Relation	rel = node->ss.ss_currentRelation;
 	PgdlScanState *state = palloc0(sizeof(PgdlScanState));
-	Oid			argtypes[6];
+	Oid			argtypes[7];
 
 	state->quals = pgdl_quals_from_private(list_nth(plan->fdw_private, PGDL_PRIVATE_QUALS),
 										   plan->fdw_exprs);
@@ -42,6 +42,7 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	state->has_source = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_HAS_SOURCE));
 	state->exchange_bytes = strtoi64(strVal(list_nth(plan->fdw_private,
 													 PGDL_PRIVATE_EXCHANGE_BYTES)), NULL, 10);
+	state->plan_state = strVal(list_nth(plan->fdw_private, PGDL_PRIVATE_STATE));
 	state->segment = -1;
 	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
 	node->fdw_state = state;
@@ -55,10 +56,11 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	argtypes[2] = TEXTARRAYOID;
 	argtypes[3] = INT4OID;
 	argtypes[4] = INT4OID;
-	argtypes[5] = argtypes[1];
-	state->scan_fn = pgdl_dispatch_function("_fdw_scan", 6, argtypes);
+	argtypes[5] = TEXTOID;
+	argtypes[6] = argtypes[1];
+	state->scan_fn = pgdl_dispatch_function("_fdw_scan", 7, argtypes);
 	if (state->has_source)
-		state->source_fn = pgdl_dispatch_function("_fdw_source", 5, argtypes);
+		state->source_fn = pgdl_dispatch_function("_fdw_source", 6, argtypes);
 	state->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl scan rows",
 										   ALLOCSET_DEFAULT_SIZES);
 	state->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl source batch",
@@ -150,7 +152,7 @@ claim_segment(PgdlScanState *state)
 	return segment < (uint32) state->segments ? (int) segment : -1;
 }
 
-/* tabledef, quals, columns, segment, segments: the arguments of every call */
+/* tabledef, quals, columns, segment, segments, plan state: the arguments of every call */
 static bool next_call(ForeignScanState *node, PgdlScanState *state);
 
 static void
@@ -166,6 +168,7 @@ segment_arguments(ForeignScanState *node, PgdlScanState *state, Datum *args)
 	args[2] = pgdl_text_array(pgdl_column_names(tupdesc, state->columns));
 	args[3] = Int32GetDatum(state->segment);
 	args[4] = Int32GetDatum(state->segments);
+	args[5] = CStringGetTextDatum(state->plan_state);
 	MemoryContextSwitchTo(old);
 }
 
@@ -173,15 +176,16 @@ segment_arguments(ForeignScanState *node, PgdlScanState *state, Datum *args)
 static PgdlSource *
 open_source(ForeignScanState *node, PgdlScanState *state)
 {
-	Datum		args[5];
+	Datum		args[6];
 	Datum		result;
 	bool		isnull;
 	HeapTupleHeader td;
 	Datum		sql;
 	int			batch_size;
+	int			first_batch;
 
 	segment_arguments(node, state, args);
-	result = pgdl_call_function(state->source_fn, 5, args, NULL, &isnull);
+	result = pgdl_call_function(state->source_fn, 6, args, NULL, &isnull);
 	if (isnull)
 		return NULL;
 	td = DatumGetHeapTupleHeader(result);
@@ -189,7 +193,12 @@ open_source(ForeignScanState *node, PgdlScanState *state)
 	if (isnull)
 		return NULL;
 	batch_size = DatumGetInt32(GetAttributeByNum(td, 2, &isnull));
-	return pgdl_source_open(TextDatumGetCString(sql), isnull ? 0 : batch_size);
+	if (isnull)
+		batch_size = 0;
+	first_batch = DatumGetInt32(GetAttributeByNum(td, 3, &isnull));
+	if (isnull)
+		first_batch = 0;
+	return pgdl_source_open(TextDatumGetCString(sql), batch_size, first_batch);
 }
 
 /*
@@ -213,8 +222,8 @@ next_call(ForeignScanState *node, PgdlScanState *state)
 {
 	for (;;)
 	{
-		Datum		args[6];
-		bool		nulls[6] = {false, false, false, false, false, true};
+		Datum		args[7];
+		bool		nulls[7] = {false, false, false, false, false, false, true};
 		bool		fresh = false;
 
 		if (state->segment < 0)
@@ -233,7 +242,7 @@ next_call(ForeignScanState *node, PgdlScanState *state)
 
 			MemoryContextReset(state->batch_cxt);
 			old = MemoryContextSwitchTo(state->batch_cxt);
-			more = state->source && pgdl_source_next(state->source, &args[5]);
+			more = state->source && pgdl_source_next(state->source, &args[6]);
 			MemoryContextSwitchTo(old);
 
 			if (!more)
@@ -243,7 +252,7 @@ next_call(ForeignScanState *node, PgdlScanState *state)
 				state->segment = -1;
 				continue;
 			}
-			nulls[5] = false;
+			nulls[6] = false;
 		}
 		else if (!fresh)
 		{
@@ -253,7 +262,7 @@ next_call(ForeignScanState *node, PgdlScanState *state)
 		segment_arguments(node, state, args);
 		if (state->exchange)
 			pgdl_exchange_enter(state->exchange, state->segment);
-		state->call = pgdl_call_begin(state->scan_fn, 6, args, nulls, state->record_desc,
+		state->call = pgdl_call_begin(state->scan_fn, 7, args, nulls, state->record_desc,
 									  node->ss.ps.state);
 		return true;
 	}

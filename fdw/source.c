@@ -8,7 +8,8 @@
  * subtransaction, which parallel mode forbids.  So the handler runs the
  * query itself, through SPI as the user who queries, and hands the rows to
  * Python in batches: one pgdl.datum per column, holding an array of that
- * column's values.
+ * column's values.  Batches may start small and double (a LIMIT above the
+ * scan then stops it before the wrapper worked through big batches).
  */
 #include "postgres.h"
 
@@ -22,7 +23,7 @@
 #include "pgdl_fdw.h"
 
 PgdlSource *
-pgdl_source_open(const char *sql, int batch_size)
+pgdl_source_open(const char *sql, int batch_size, int first_batch)
 {
 	PgdlSource *source = palloc0(sizeof(PgdlSource));
 	MemoryContext cxt = CurrentMemoryContext;
@@ -36,7 +37,9 @@ pgdl_source_open(const char *sql, int batch_size)
 		elog(ERROR, "pgdl source query failed to prepare: %s", SPI_result_code_string(SPI_result));
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	source->portal_name = MemoryContextStrdup(cxt, portal->name);
-	source->batch_size = batch_size > 0 ? batch_size : FETCH_ALL;
+	source->max_batch = batch_size > 0 ? batch_size : FETCH_ALL;
+	source->batch_size = (first_batch > 0 && batch_size > 0) ? Min(first_batch, batch_size)
+		: source->max_batch;
 	SPI_finish();
 	return source;
 }
@@ -63,6 +66,8 @@ pgdl_source_next(PgdlSource *source, Datum *batch)
 	tuptable = SPI_tuptable;
 	if (count == 0 || source->batch_size == FETCH_ALL)
 		source->done = true;
+	else
+		source->batch_size = Min(source->batch_size * 2, source->max_batch);
 	if (count == 0)
 	{
 		SPI_finish();

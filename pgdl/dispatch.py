@@ -85,7 +85,20 @@ class _Table:
         self.has_source = callable(getattr(cls, "source", None))
         self.lockstep = callable(getattr(cls, "exchange_bytes", None))
         self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
+        self.planned = callable(getattr(cls, "plan_state", None))
         self.fdw = cls(options, columns)
+        self._states = {}
+
+    def state_kwargs(self, state):
+        """plan_state=... for a wrapper that works things out at plan time."""
+        if not self.planned:
+            return {}
+        parsed = self._states.get(state)
+        if parsed is None:
+            if len(self._states) > 64:
+                self._states.clear()
+            parsed = self._states[state] = json.loads(state) if state else None
+        return {"plan_state": parsed}
 
     def row(self, row):
         """A row from execute() as a tuple in the table's column order."""
@@ -161,21 +174,25 @@ def plan(tabledef, quals, columns):
     rows, width = table.fdw.get_rel_size(quals, list(columns))
     segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
     exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) if table.lockstep else 0
+    state = table.fdw.plan_state(quals, list(columns)) if table.planned else None
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
             "parallel_safe": table.parallel_safe, "has_source": table.has_source,
-            "exchange_bytes": max(exchange_bytes, 0)}
+            "exchange_bytes": max(exchange_bytes, 0),
+            "state": None if state is None else json.dumps(state)}
 
 
 @_boundary
-def source(tabledef, quals, columns, segment, segments):
-    """The query (and batch size) whose rows the segment's wrapper reads."""
+def source(tabledef, quals, columns, segment, segments, state=None):
+    """The query whose rows the segment's wrapper reads, its batch size and,
+    optionally, the size of its first batch (batches then double)."""
     from pgdl.foreign.base import Segment
     table = _table(tabledef)
-    found = table.fdw.source(_quals(quals), list(columns), segment=Segment(segment, segments))
+    found = table.fdw.source(_quals(quals), list(columns), segment=Segment(segment, segments),
+                             **table.state_kwargs(state))
     if found is None:
         return None
-    sql, batch_size = found
-    return {"sql": sql, "batch_size": batch_size}
+    sql, batch_size, first_batch = (tuple(found) + (None,))[:3]
+    return {"sql": sql, "batch_size": batch_size, "first_batch": first_batch}
 
 
 def _describe(exc):
@@ -206,7 +223,7 @@ def _rows(datums):
     return {datum["name"]: _value(datum) or [] for datum in datums}
 
 
-def scan(tabledef, quals, columns, segment, segments, rows=None):
+def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
     """The rows of one segment (or of one batch of its source rows, given as
     `rows`: column name -> values), as tuples in column order.
 
@@ -217,7 +234,7 @@ def scan(tabledef, quals, columns, segment, segments, rows=None):
     try:
         with interrupts.guard():
             table = _table(tabledef)
-            kwargs = {}
+            kwargs = table.state_kwargs(state)
             if table.segmented:
                 from pgdl.foreign.base import Segment
                 kwargs["segment"] = Segment(segment, segments)
@@ -234,9 +251,10 @@ def scan(tabledef, quals, columns, segment, segments, rows=None):
 
 
 @_boundary
-def explain(tabledef, quals, columns, verbose):
+def explain(tabledef, quals, columns, verbose, state=None):
     table = _table(tabledef)
-    lines = table.fdw.explain(_quals(quals), list(columns), verbose=verbose)
+    lines = table.fdw.explain(_quals(quals), list(columns), verbose=verbose,
+                              **table.state_kwargs(state))
     return [str(line) for line in lines or ()]
 
 
@@ -278,6 +296,24 @@ def preprocess(*args):
 def load_dataset(*args):
     from pgdl.data.load import load_dataset
     return load_dataset(*args)
+
+
+@_boundary
+def create_predictions_table(*args):
+    from pgdl.foreign.predictions import create_table
+    return create_table(*args)
+
+
+@_boundary
+def import_onnx(*args):
+    from pgdl.engine.importing import import_onnx
+    return import_onnx(*args)
+
+
+@_boundary
+def evaluate(*args):
+    from pgdl.engine.evaluation import evaluate
+    return evaluate(*args)
 
 
 @_boundary
