@@ -43,24 +43,28 @@ $$;
 
 CREATE FUNCTION pgdl._fdw_plan(tabledef text, quals pgdl.datum[], columns text[],
     OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool,
-    OUT has_source bool, OUT exchange_bytes int8)
+    OUT has_source bool, OUT exchange_bytes int8, OUT state text)
 LANGUAGE plpython3u AS $$
 return GD["pgdl"].plan(tabledef, quals, columns)
 $$;
 
--- (tabledef, quals, columns, segment, segments, source rows).  The arguments
--- are unnamed: PL/Python re-binds named arguments of a set-returning
--- function on every row it returns.
-CREATE FUNCTION pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, pgdl.datum[])
+-- (tabledef, quals, columns, segment, segments, plan state, source rows).
+-- The arguments are unnamed: PL/Python re-binds named arguments of a
+-- set-returning function on every row it returns.  The plan state is what
+-- the wrapper worked out at plan time (JSON), for processes that cannot
+-- read the catalogs.
+CREATE FUNCTION pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, text, pgdl.datum[])
 RETURNS SETOF record LANGUAGE plpython3u AS $$
 return GD["pgdl"].scan(*args)
 $$;
 
--- The query whose rows a segment's wrapper reads, and in batches of how many.
+-- The query whose rows a segment's wrapper reads, and in batches of how many
+-- (starting at first_batch rows and doubling, when given).
 CREATE FUNCTION pgdl._fdw_source(tabledef text, quals pgdl.datum[], columns text[],
-    segment int4, segments int4, OUT sql text, OUT batch_size int4)
+    segment int4, segments int4, state text, OUT sql text, OUT batch_size int4,
+    OUT first_batch int4)
 LANGUAGE plpython3u AS $$
-return GD["pgdl"].source(tabledef, quals, columns, segment, segments)
+return GD["pgdl"].source(tabledef, quals, columns, segment, segments, state)
 $$;
 
 -- The error that ended a _fdw_scan generator, if any.
@@ -71,9 +75,9 @@ return GD["pgdl"].take_error()
 $$;
 
 CREATE FUNCTION pgdl._fdw_explain(tabledef text, quals pgdl.datum[], columns text[],
-    verbose bool) RETURNS text[]
+    verbose bool, state text) RETURNS text[]
 LANGUAGE plpython3u AS $$
-return GD["pgdl"].explain(tabledef, quals, columns, verbose)
+return GD["pgdl"].explain(tabledef, quals, columns, verbose, state)
 $$;
 
 -- (tabledef, values): the row the wrapper's insert() returns, if any.
@@ -95,9 +99,9 @@ return GD["pgdl"].import_schema(server, wrapper, server_options, remote_schema,
 $$;
 
 REVOKE ALL ON FUNCTION pgdl._python_boot(text), pgdl._fdw_plan(text, pgdl.datum[], text[]),
-    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, pgdl.datum[]),
-    pgdl._fdw_source(text, pgdl.datum[], text[], int4, int4), pgdl._fdw_take_error(),
-    pgdl._fdw_explain(text, pgdl.datum[], text[], bool),
+    pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, text, pgdl.datum[]),
+    pgdl._fdw_source(text, pgdl.datum[], text[], int4, int4, text), pgdl._fdw_take_error(),
+    pgdl._fdw_explain(text, pgdl.datum[], text[], bool, text),
     pgdl._fdw_insert(text, pgdl.datum[]), pgdl._fdw_validate(text, text[]),
     pgdl._fdw_import_schema(text, text, text[], text, text, text[], text, text[])
     FROM PUBLIC;
@@ -281,35 +285,42 @@ CREATE TRIGGER check_architecture BEFORE INSERT OR UPDATE ON pgdl.architectures
 CREATE TABLE pgdl.models (
     model text NOT NULL,
     version int4 NOT NULL,
-    architecture text NOT NULL,
-    keras_json text NOT NULL,
-    source text NOT NULL,
+    origin text NOT NULL DEFAULT 'training' CHECK (origin IN ('training', 'import')),
+    architecture text,
+    keras_json text,
+    source text,
     validation_source text,
-    compile_params jsonb NOT NULL,
-    fit_params jsonb NOT NULL,
-    method text NOT NULL,
-    segments int4 NOT NULL,
-    iterations int4 NOT NULL,
+    compile_params jsonb,
+    fit_params jsonb,
+    method text,
+    segments int4,
+    iterations int4,
     seed int8,
     warm_start_version int4,
     task text NOT NULL,
     class_values text[],
     class_type text,
     feature_shape int4[] NOT NULL,
+    features text[],
+    feature_kind text,
+    label text,
+    key text,
     normalization text NOT NULL,
     normalizing_const float8,
     feature_mean real[],
     feature_std real[],
+    apply_softmax bool NOT NULL DEFAULT false,
     metrics jsonb,
     validation_metrics jsonb,
     parameters int8 NOT NULL,
-    training_seconds float8 NOT NULL,
+    training_seconds float8,
     owner name NOT NULL DEFAULT current_user,
     created timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (model, version)
 );
 COMMENT ON TABLE pgdl.models IS
-    'one row per version of a model: how it was trained, on what, and how well';
+    'one row per version of a model: how it was trained (or imported), on what columns and '
+    'classes, and how well';
 
 CREATE TABLE pgdl.model_weights (
     model text NOT NULL,
@@ -337,7 +348,7 @@ CREATE TABLE pgdl.model_onnx (
 COMMENT ON TABLE pgdl.model_onnx IS
     'each model version exported to ONNX, in 64 MB chunks; in chunk order they make the file';
 
-CREATE VIEW pgdl.model_versions AS
+CREATE VIEW pgdl.model_versions WITH (security_invoker = true) AS
     SELECT m.model, m.version, m.method, m.segments, m.metrics, m.validation_metrics,
            m.parameters, m.created,
            (SELECT sum(length(o.data)) FROM pgdl.model_onnx o
@@ -392,6 +403,34 @@ CREATE TABLE pgdl.training_jobs (
 );
 COMMENT ON TABLE pgdl.training_jobs IS 'the jobs behind pgdl.model_training';
 
+-- Who may use a model besides its owner (grantee NULL: everyone).
+CREATE TABLE pgdl.model_access (
+    model text NOT NULL,
+    grantee regrole,
+    owner name NOT NULL DEFAULT current_user,
+    UNIQUE NULLS NOT DISTINCT (model, grantee)
+);
+COMMENT ON TABLE pgdl.model_access IS
+    'models shared with other roles: INSERT (model, grantee) to let grantee (NULL: everyone) '
+    'see and score every version of a model you own';
+SELECT pg_catalog.pg_extension_config_dump('pgdl.model_access', '');
+
+-- Whether role owns a model (reads pgdl.models past its row security,
+-- which depends on pgdl.model_access).
+CREATE FUNCTION pgdl._owns_model(name text, role name) RETURNS bool
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+SELECT EXISTS (SELECT 1 FROM pgdl.models WHERE model = name
+               AND pg_has_role(role, owner, 'MEMBER'))
+$$;
+ALTER TABLE pgdl.model_access ENABLE ROW LEVEL SECURITY;
+CREATE POLICY access_read ON pgdl.model_access FOR SELECT USING (true);
+CREATE POLICY access_grant ON pgdl.model_access FOR INSERT
+    WITH CHECK (owner = current_user AND pgdl._owns_model(model, current_user));
+CREATE POLICY access_revoke ON pgdl.model_access FOR DELETE USING (pg_has_role(owner, 'MEMBER'));
+GRANT SELECT, INSERT, DELETE ON pgdl.model_access TO PUBLIC;
+
+-- A model's versions are visible to its owner and to the roles it is shared
+-- with; its weights, ONNX export and history go with the version.
 DO $$
 DECLARE t text;
 BEGIN
@@ -400,9 +439,18 @@ BEGIN
         PERFORM pg_catalog.pg_extension_config_dump('pgdl.' || t, '');
         EXECUTE format('ALTER TABLE pgdl.%I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('GRANT SELECT, INSERT ON pgdl.%I TO PUBLIC', t);
-        EXECUTE format('CREATE POLICY %I ON pgdl.%I FOR SELECT USING (true)', t || '_read', t);
+    END LOOP;
+    FOREACH t IN ARRAY ARRAY['model_weights', 'model_onnx', 'training_history'] LOOP
+        EXECUTE format('CREATE POLICY %I ON pgdl.%I FOR SELECT USING (EXISTS (SELECT 1 FROM '
+                       'pgdl.models m WHERE (m.model, m.version) = (%I.model, %I.version)))',
+                       t || '_read', t, t, t);
     END LOOP;
 END $$;
+CREATE POLICY models_read ON pgdl.models FOR SELECT USING (pg_has_role(owner, 'MEMBER')
+    OR EXISTS (SELECT 1 FROM pgdl.model_access a WHERE a.model = models.model
+               AND (a.grantee IS NULL OR pg_has_role(a.grantee, 'MEMBER'))));
+CREATE POLICY training_jobs_read ON pgdl.training_jobs FOR SELECT
+    USING (pg_has_role(owner, 'MEMBER'));
 CREATE POLICY models_write ON pgdl.models FOR INSERT WITH CHECK (owner = current_user);
 CREATE POLICY jobs_write ON pgdl.training_jobs FOR INSERT WITH CHECK (owner = current_user);
 CREATE POLICY weights_write ON pgdl.model_weights FOR INSERT WITH CHECK (EXISTS (
@@ -488,3 +536,86 @@ CREATE TABLE pgdl.training_runs (
 ALTER TABLE pgdl.training_runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY training_runs_own ON pgdl.training_runs USING (owner = current_user);
 GRANT SELECT, INSERT, DELETE ON pgdl.training_runs TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Predictions: SELECT from a foreign table of kind 'predictions'
+--
+-- Each segment scores its share of the source rows in batches with ONNX
+-- Runtime (one session per backend per model version).  A table per model
+-- (pgdl.create_predictions_table) has typed columns and pass-through source
+-- columns; pgdl.predictions serves any model and source named in WHERE.
+------------------------------------------------------------------------------
+
+CREATE FOREIGN TABLE pgdl.predictions (
+    model text,
+    version int4,
+    source text,
+    key text,
+    class text,
+    probability float8,
+    probabilities float8[],
+    top_classes text[],
+    top_probabilities float8[],
+    value float8
+) SERVER pgdl OPTIONS (kind 'predictions');
+COMMENT ON FOREIGN TABLE pgdl.predictions IS
+    'predictions of any model on any table: WHERE model = ''...'' AND source = ''...'' '
+    '(and optionally version = n) pick them; key is the source row''s key as text';
+GRANT SELECT ON pgdl.predictions TO PUBLIC;
+
+CREATE FUNCTION pgdl._create_predictions_table(name text, model text, source text, key text,
+    version int4, pass_through text[], segments int4, features text, on_error text,
+    top_k int4, batch_size int4)
+RETURNS regclass LANGUAGE plpython3u AS $$
+return GD["pgdl"].create_predictions_table(name, model, source, key, version, pass_through,
+                                           segments, features, on_error, top_k, batch_size)
+$$;
+REVOKE ALL ON FUNCTION pgdl._create_predictions_table(text, text, text, text, int4, text[],
+    int4, text, text, int4, int4) FROM PUBLIC;
+CREATE FUNCTION pgdl.create_predictions_table(name text, model text, source text,
+    key text DEFAULT NULL, version int4 DEFAULT NULL, pass_through text[] DEFAULT NULL,
+    segments int4 DEFAULT NULL, features text DEFAULT NULL, on_error text DEFAULT NULL,
+    top_k int4 DEFAULT NULL, batch_size int4 DEFAULT NULL)
+RETURNS regclass AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+COMMENT ON FUNCTION pgdl.create_predictions_table(text, text, text, text, int4, text[], int4,
+    text, text, int4, int4) IS
+    'creates foreign table name: predictions of model (version: default latest) on table '
+    'source, with the key, class, probability, probabilities, top_classes, top_probabilities, '
+    'value and version columns typed for the model, and the pass_through source columns';
+
+CREATE FUNCTION pgdl._import_onnx(model text, onnx bytea, class_values text[],
+    input_shape int4[], features text[], normalizing_const float8, feature_mean real[],
+    feature_std real[], softmax bool, class_type text)
+RETURNS int4 LANGUAGE plpython3u AS $$
+return GD["pgdl"].import_onnx(model, onnx, class_values, input_shape, features,
+                              normalizing_const, feature_mean, feature_std, softmax, class_type)
+$$;
+REVOKE ALL ON FUNCTION pgdl._import_onnx(text, bytea, text[], int4[], text[], float8, real[],
+    real[], bool, text) FROM PUBLIC;
+CREATE FUNCTION pgdl.import_onnx(model text, onnx bytea, class_values text[] DEFAULT NULL,
+    input_shape int4[] DEFAULT NULL, features text[] DEFAULT NULL,
+    normalizing_const float8 DEFAULT NULL, feature_mean real[] DEFAULT NULL,
+    feature_std real[] DEFAULT NULL, softmax bool DEFAULT false, class_type text DEFAULT NULL)
+RETURNS int4 AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+COMMENT ON FUNCTION pgdl.import_onnx(text, bytea, text[], int4[], text[], float8, real[], real[],
+    bool, text) IS
+    'stores an ONNX model as the next version of model and returns it: class_values (NULL: '
+    'regression), input_shape (default: the ONNX input''s), the feature columns it reads, its '
+    'normalization (normalizing_const, or feature_mean and feature_std), softmax if it '
+    'outputs logits';
+
+CREATE FUNCTION pgdl._evaluate(model text, source text, version int4, label text,
+    features text)
+RETURNS TABLE (metric text, value float8, actual text, predicted text)
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].evaluate(model, source, version, label, features)
+$$;
+REVOKE ALL ON FUNCTION pgdl._evaluate(text, text, int4, text, text) FROM PUBLIC;
+CREATE FUNCTION pgdl.evaluate(model text, source text, version int4 DEFAULT NULL,
+    label text DEFAULT NULL, features text DEFAULT NULL)
+RETURNS TABLE (metric text, value float8, actual text, predicted text)
+AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+COMMENT ON FUNCTION pgdl.evaluate(text, text, int4, text, text) IS
+    'scores table source with model (version: default latest) against its label column: '
+    'rows of loss and each compiled metric (metric, value), then the confusion matrix '
+    '(metric ''confusion'', actual, predicted, value = rows)';

@@ -215,9 +215,10 @@ def run_job(values):
             validation_source, compile_params, fit_params, method, segments, iterations, seed,
             warm_start_version, task, class_values, class_type, feature_shape, normalization,
             normalizing_const, feature_mean, feature_std, metrics, validation_metrics,
-            parameters, training_seconds)
+            parameters, training_seconds, features, feature_kind, label, key)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25) RETURNING version""",
+                    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
+            RETURNING version""",
          ("text", name), ("int4", version), ("text", arch["name"]), ("text", keras_json),
          ("text", packed["output"]), ("text", validation["output"] if validation else None),
          ("jsonb", json.dumps(compile_params)), ("jsonb", json.dumps(fit_params)),
@@ -228,7 +229,9 @@ def run_job(values):
          ("real[]", packed["feature_mean"]), ("real[]", packed["feature_std"]),
          ("jsonb", _with_loss(last, "loss", "metrics")),
          ("jsonb", _with_loss(last, "validation_loss", "validation_metrics")),
-         ("int8", description.parameters), ("float8", finished - started))
+         ("int8", description.parameters), ("float8", finished - started),
+         ("text[]", packed["features"]), ("text", packed["feature_kind"]),
+         ("text", packed["label"]), ("text", packed["key"]))
     store_weights(name, version, final, [w.path for w in model.weights])
     model.set_weights(final)
     store_onnx(name, version, onnx_export.export(model, description.input_shape))

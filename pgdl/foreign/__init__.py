@@ -10,6 +10,7 @@ from pgdl.errors import invalid_option
 KINDS = {
     "buffers": "pgdl.foreign.buffers.Buffers",
     "model_training": "pgdl.foreign.training.ModelTraining",
+    "predictions": "pgdl.foreign.predictions.Predictions",
     "series": "pgdl.foreign.series.Series",
     "training_segments": "pgdl.foreign.training.TrainingSegments",
 }

@@ -1,0 +1,156 @@
+"""Scoring with ONNX Runtime: a model version as a session, built once per backend.
+
+A model version is described by its pgdl.models row (the `Model` below):
+what it expects (feature shape, normalization) and what its outputs mean
+(classes or a regression value).  A `Scorer` packs raw feature rows with
+the Cython kernel, runs the ONNX session in batches and returns float32
+outputs.  Scorers live in a small per-process cache keyed by model,
+version and creation time, so the next query in the same backend reuses
+the session (its thread count stays what it was built with).
+"""
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgdl import kernels
+from pgdl.data.packing import Normalization
+from pgdl.engine.keras_loader import gpu_count
+from pgdl.errors import PgdlError
+
+CACHE_SIZE = 8
+INTEGER_TYPES = {"smallint", "integer", "bigint", "int2", "int4", "int8"}
+
+
+@dataclass
+class Model:
+    """What scoring needs to know of a model version (a pgdl.models row)."""
+
+    model: str
+    version: int
+    created: str
+    task: str
+    class_values: list
+    class_type: str
+    feature_shape: list
+    normalization: str
+    normalizing_const: float = None
+    feature_mean: list = None
+    feature_std: list = None
+    apply_softmax: bool = False
+
+    @classmethod
+    def from_row(cls, row):
+        return cls(**{name: row.get(name) for name in cls.__dataclass_fields__})
+
+    @property
+    def key(self):
+        return (self.model, self.version, str(self.created))
+
+    @property
+    def size(self):
+        return int(np.prod(self.feature_shape))
+
+    def scaling(self):
+        return Normalization(
+            self.normalization or "none", self.normalizing_const,
+            None if self.feature_mean is None else np.asarray(self.feature_mean, np.float32),
+            None if self.feature_std is None else np.asarray(self.feature_std, np.float32))
+
+    def typed_classes(self):
+        """Class values as Python values of the class column's type."""
+        if self.class_values is None:
+            return None
+        if (self.class_type or "").split("(")[0].strip() in INTEGER_TYPES:
+            return [int(v) for v in self.class_values]
+        return list(self.class_values)
+
+
+def providers(segment=0):
+    """ONNX Runtime execution providers: CUDA (GPU segment mod G) when the
+    installed onnxruntime has it and a GPU is there, then CPU."""
+    import onnxruntime
+    gpus = gpu_count()
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers() and gpus:
+        return [("CUDAExecutionProvider", {"device_id": segment % gpus}),
+                "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def provider_names(segment=0):
+    return [p[0] if isinstance(p, tuple) else p for p in providers(segment)]
+
+
+def session(data, threads=None, segment=0):
+    """An ONNX Runtime session on the model's bytes; PgdlError if they do not load."""
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        return onnxruntime.InferenceSession(bytes(data), options, providers=providers(segment))
+    except Exception as exc:    # onnxruntime raises its own Fail/InvalidProtobuf/... types
+        raise PgdlError("the ONNX model does not load: %s" % str(exc).strip().splitlines()[0],
+                        sqlstate="22023")
+
+
+class Scorer:
+    """A model version ready to score: its session and its packing."""
+
+    def __init__(self, model, data, threads=None, segment=0):
+        self.model = model
+        self.session = session(data, threads, segment)
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        batch = inputs[0].shape[0] if inputs[0].shape else None
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
+        scaling = model.scaling()
+        self.scale, self.offset = scaling.scale, scaling.offset
+        self.providers = self.session.get_providers()
+
+    def pack(self, rows, kind):
+        """Raw feature rows (bytes) as float32 (len(rows), size); PackError names a bad row."""
+        return kernels.pack_rows(rows, kind, self.model.size, self.scale, self.offset)
+
+    def run(self, x):
+        """Packed rows -> outputs (rows, outputs), float32."""
+        x = x.reshape([len(x)] + list(self.model.feature_shape))
+        step = self.fixed_batch or len(x) or 1
+        outputs = [self.session.run(None, {self.input_name: x[i:i + step]})[0]
+                   for i in range(0, len(x), step)] or [np.zeros((0, 1), np.float32)]
+        out = np.concatenate(outputs).reshape(len(x), -1).astype(np.float32, copy=False)
+        if self.model.apply_softmax:
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)
+        return out
+
+
+_cache = OrderedDict()
+
+
+def default_threads(segments):
+    """ONNX Runtime threads per segment, so that segments share the CPUs."""
+    return max(1, (os.cpu_count() or 1) // max(segments, 1))
+
+
+def cached(key):
+    scorer = _cache.get(key)
+    if scorer is not None:
+        _cache.move_to_end(key)
+    return scorer
+
+
+def remember(key, scorer):
+    _cache[key] = scorer
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return scorer
+
+
+def cached_versions(model):
+    """(version, created) of the model's versions this process has sessions for."""
+    return sorted((key[1], key[2]) for key in _cache if key[0] == model)

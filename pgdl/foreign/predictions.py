@@ -1,0 +1,427 @@
+"""kind 'predictions': scoring source rows with a model, as a foreign table.
+
+Two forms:
+
+* per model: OPTIONS (kind 'predictions', model 'm', source 't', key 'id')
+  (version: default latest).  Its columns: the key, `class` (the class value,
+  typed like the training labels), `probability`, `probabilities` (every
+  class, in class order), `top_classes` and `top_probabilities` (top_k, 3
+  by default), `value` (regression), `version`, and any other column is
+  passed through from the source row of the same name.
+  pgdl.create_predictions_table makes one with the right types.
+* generic (no model option): pgdl.predictions, where WHERE model = '...'
+  AND source = '...' pick them; its key is text.
+
+At plan time, in the leader, the wrapper checks model, source and columns
+and works out the SQL of the source rows (the plan state).  Each segment
+then reads, as its source rows, the model version's metadata and (unless
+this process already has a session for it) its ONNX bytes, followed by its
+share of the source rows: a block range of the table, or a hash of the key
+for views.  Quals on the key and pass-through columns become the source
+query's WHERE.  Batches start small and double, so a LIMIT stops early.
+"""
+
+import json
+
+import numpy as np
+
+from pgdl import server
+from pgdl.data.preprocess import Source, _features
+from pgdl.engine import catalog, scoring
+from pgdl.errors import PgdlError, invalid_option
+from pgdl.foreign.base import PgdlWrapper, positive_int
+from pgdl.foreign.buffers import required_table
+from pgdl.kernels import PackError
+
+PREDICTED = ("class", "probability", "probabilities", "top_classes", "top_probabilities",
+             "value", "version")
+GENERIC = ("model", "source", "key") + PREDICTED
+PUSHED_OPERATORS = {"=", "<>", "<", "<=", ">", ">="}
+FIRST_BATCH = 64
+DEFAULT_BATCH = 4096
+
+
+def quote_literal(text):
+    return "'%s'" % str(text).replace("'", "''")
+
+
+def quote_ident(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def literal(value, type_name):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "ARRAY[%s]::%s[]" % (", ".join(quote_literal(v) for v in value if v is not None)
+                                    or "", type_name)
+    return "%s::%s" % (quote_literal(value), type_name)
+
+
+def on_error(name, text):
+    if text not in ("error", "null"):
+        raise invalid_option('invalid value for option "%s": "%s"' % (name, text),
+                             hint="Use error (the default) or null.")
+    return text
+
+
+def version_number(name, text):
+    return positive_int(name, text)
+
+
+class Predictions(PgdlWrapper):
+    OPTIONS = dict(PgdlWrapper.OPTIONS, model=lambda name, text: text, version=version_number,
+                   source=required_table, key=lambda name, text: text,
+                   features=lambda name, text: text, on_error=on_error,
+                   batch_size=positive_int, top_k=positive_int)
+
+    @classmethod
+    def validate_options(cls, options):
+        parsed = super().validate_options(options)
+        if ("model" in parsed) != ("source" in parsed):
+            raise invalid_option('a predictions table needs both options "model" and "source", '
+                                 'or neither (then WHERE model = ... AND source = ... pick them)')
+        if "model" not in parsed and "version" in parsed:
+            raise invalid_option('option "version" needs option "model"')
+        return parsed
+
+    def __init__(self, fdw_options, fdw_columns):
+        super().__init__(fdw_options, fdw_columns)
+        self.generic = "model" not in self.options
+        self._plans = {}
+        self._scorers = {}
+
+    # -- planning (in the leader, where SQL runs) ------------------------------
+
+    def _choice(self, quals):
+        """(model, source, version) from the options, or from the quals (generic)."""
+        if not self.generic:
+            return self.options["model"], self.options["source"], self.options.get("version")
+        found = {}
+        for qual in quals:
+            if qual.field_name in ("model", "source", "version") and qual.operator == "=" \
+                    and qual.value is not None:
+                found[qual.field_name] = qual.value
+        if "model" not in found or "source" not in found:
+            raise PgdlError("pgdl.predictions needs WHERE model = '...' AND source = '...'",
+                            hint="Give both as constants; or create a predictions table of "
+                                 "your own with pgdl.create_predictions_table.",
+                            sqlstate="22023")
+        return found["model"], found["source"], found.get("version")
+
+    def _plan(self, quals):
+        choice = self._choice(quals)
+        plan = self._plans.get(choice)
+        if plan is not None:
+            return plan
+        model_name, source_name, version = choice
+        plpy = server.plpy
+        row = catalog.model_row(model_name, version,
+                                extra=", features, feature_kind, key AS model_key")
+        table = Source(source_name, None if self.generic else self.options.get("key"))
+        key = table.key
+        if key is None:
+            raise PgdlError("table %s has no primary key to name its rows by" % table.name,
+                            hint="Give the key column: option key.", sqlstate="42P10")
+        names = self.options.get("features")
+        names = [n.strip() for n in names.split(",")] if names else row["features"]
+        if not names:
+            raise PgdlError('model "%s" does not say which columns hold its features'
+                            % model_name, hint="Give them: option features.", sqlstate="22023")
+        expression, kind, shape = _features(table, names, None)
+        size = int(np.prod(row["feature_shape"]))
+        if shape is not None and int(np.prod(shape)) != size:
+            raise PgdlError("the features of table %s (%s) hold %d values; model \"%s\" takes "
+                            "shape %s" % (table.name, ", ".join(names), int(np.prod(shape)),
+                                          model_name, list(row["feature_shape"])),
+                            sqlstate="22023")
+        passed = {}
+        if not self.generic:
+            for name in self.columns:
+                if name in PREDICTED or name == key:
+                    continue
+                column = table.column(name, "pass-through column")
+                passed[name] = column["type"]
+        relkind = plpy.execute("SELECT relkind, reltuples FROM pg_class WHERE oid = %d"
+                               % table.oid)[0]
+        types = {name: column["type"] for name, column in table.columns.items()}
+        plan = {"model": model_name, "version": version, "planned_version": row["version"],
+                "source": table.name, "relkind": relkind["relkind"],
+                "rows": max(float(relkind["reltuples"]), 1000.0), "key": key,
+                "key_type": types[key], "features": expression, "kind": kind,
+                "feature_names": names, "passed": passed, "task": row["task"]}
+        if len(self._plans) > 32:
+            self._plans.clear()
+        self._plans[choice] = plan
+        return plan
+
+    def plan_state(self, quals, columns):
+        return self._plan(quals)
+
+    def _key_column(self, plan):
+        return "key" if self.generic else plan["key"]
+
+    def _pushed(self, quals, plan):
+        """The quals that become the source query's WHERE, as SQL."""
+        conditions = []
+        key_column = self._key_column(plan)
+        for qual in quals:
+            name = qual.field_name
+            if name == key_column:
+                expression = quote_ident(plan["key"])
+                type_name = plan["key_type"]
+                if self.generic:
+                    expression, type_name = expression + "::text", "text"
+            elif name in plan["passed"]:
+                expression, type_name = quote_ident(name), plan["passed"][name]
+            else:
+                continue
+            operator = qual.operator
+            if isinstance(operator, tuple):
+                operator, any_of = operator
+                if operator not in PUSHED_OPERATORS or not isinstance(qual.value, list):
+                    continue
+                conditions.append("%s %s %s (%s)" % (expression, operator,
+                                                     "ANY" if any_of else "ALL",
+                                                     literal(qual.value, type_name)))
+            elif qual.value is None and operator in ("=", "<>"):
+                conditions.append("%s IS %sNULL" % (expression, "" if operator == "=" else "NOT "))
+            elif operator in PUSHED_OPERATORS and not isinstance(qual.value, (bytes, list)):
+                conditions.append("%s %s %s" % (expression, operator,
+                                                literal(qual.value, type_name)))
+        return conditions
+
+    def _keyed(self, quals, plan):
+        """True when the quals pick rows by key (=, IN): one segment will do."""
+        key_column = self._key_column(plan)
+        return any(q.field_name == key_column and q.value is not None and
+                   (q.operator == "=" or q.operator == ("=", True)) for q in quals)
+
+    def get_rel_size(self, quals, columns):
+        plan = self._plan(quals)
+        if self._keyed(quals, plan):
+            values = [q.value for q in quals if q.field_name == self._key_column(plan)]
+            return max(len(v) if isinstance(v, list) else 1 for v in values), 64
+        return plan["rows"], 64
+
+    def get_segments(self, quals, columns):
+        if self._keyed(quals, self._plan(quals)):
+            return 1
+        return self.options.get("segments", 1)
+
+    # -- the rows a segment reads ----------------------------------------------
+
+    def _data_query(self, quals, plan, segment):
+        conditions = self._pushed(quals, plan)
+        if segment.count > 1:
+            conditions.append(self._share(plan, segment))
+        passed = "".join(", %s" % quote_ident(name) for name in plan["passed"])
+        return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s"
+                % (quote_ident(plan["key"]), plan["features"], passed, plan["source"],
+                   (" WHERE " + " AND ".join(conditions)) if conditions else ""))
+
+    @staticmethod
+    def _share(plan, segment):
+        """Segment k of n: its k-th block range of a table, or a hash share of the key."""
+        if plan["relkind"] in ("r", "m"):
+            blocks = ("(SELECT pg_relation_size(%s) / current_setting('block_size')::int8)"
+                      % quote_literal(plan["source"]))
+            bounds = []
+            if segment.index > 0:
+                bounds.append("ctid >= format('(%%s,0)', %s * %d / %d)::tid"
+                              % (blocks, segment.index, segment.count))
+            if segment.index < segment.count - 1:
+                bounds.append("ctid < format('(%%s,0)', %s * %d / %d)::tid"
+                              % (blocks, segment.index + 1, segment.count))
+            return " AND ".join(bounds)
+        return ("(hashtext(%s::text)::int8 + 2147483648) %% %d = %d"
+                % (quote_ident(plan["key"]), segment.count, segment.index))
+
+    def _model_query(self, plan):
+        model = quote_literal(plan["model"])
+        version = "" if plan["version"] is None else " AND version = %d" % plan["version"]
+        cached = scoring.cached_versions(plan["model"])
+        skip = "" if not cached else " AND (m.version, m.created) NOT IN (%s)" % ", ".join(
+            "(%d, %s)" % (v, quote_literal(created)) for v, created in cached)
+        nulls = "".join(", NULL AS pass_%d" % i for i in range(len(plan["passed"])))
+        return ("SELECT 0 AS part, NULL AS key, NULL AS features%s, m.meta, o.chunk, "
+                "o.data AS onnx FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
+                "FROM (SELECT %s FROM pgdl.models WHERE model = %s%s ORDER BY version DESC "
+                "LIMIT 1) x) m LEFT JOIN pgdl.model_onnx o ON o.model = %s AND "
+                "o.version = m.version%s ORDER BY o.chunk"
+                % (nulls, catalog.MODEL_COLUMNS, model, version, model, skip))
+
+    def source(self, quals, columns, segment, plan_state=None):
+        plan = plan_state
+        batch = self.options.get("batch_size", DEFAULT_BATCH)
+        sql = "(%s) UNION ALL (%s)" % (self._model_query(plan),
+                                       self._data_query(quals, plan, segment))
+        return sql, batch, min(FIRST_BATCH, batch)
+
+    # -- scoring ---------------------------------------------------------------
+
+    def _scorer(self, rows, plan, segment):
+        """The scorer for this scan: built (or found) from the model rows of a
+        segment's first batch, remembered for its later batches."""
+        choice = (plan["model"], plan["version"], plan["source"])
+        parts = rows["part"]
+        models = [i for i, part in enumerate(parts) if part == 0]
+        if not models:
+            scorer = self._scorers.get(choice)
+            if scorer is None:
+                raise PgdlError('model "%s" does not exist' % plan["model"], sqlstate="42704")
+            return scorer
+        model = scoring.Model.from_row(json.loads(rows["meta"][models[0]]))
+        scorer = scoring.cached(model.key)
+        if scorer is None:
+            chunks = [bytes(rows["onnx"][i]) for i in models if rows["onnx"][i] is not None]
+            if not chunks:
+                raise PgdlError('model "%s" version %d has no ONNX export'
+                                % (model.model, model.version), sqlstate="42704")
+            scorer = scoring.remember(model.key, scoring.Scorer(
+                model, b"".join(chunks), scoring.default_threads(segment.count), segment.index))
+        self._scorers[choice] = scorer
+        return scorer
+
+    def _pack(self, scorer, keys, features, plan):
+        """Packed rows and the positions of rows whose features cannot be scored."""
+        bad = []
+        good = list(range(len(features)))
+        while True:
+            try:
+                return scorer.pack([features[i] for i in good], plan["kind"]), good, bad
+            except PackError as error:
+                position = good[error.row]
+                if self.options.get("on_error", "error") == "error":
+                    raise PgdlError(
+                        'cannot score the row of %s at %s = %s: its features (%s) %s'
+                        % (plan["source"], plan["key"], keys[position],
+                           ", ".join(plan["feature_names"]), error.reason),
+                        hint="The model takes %d values of shape %s. Option on_error 'null' "
+                             "scores such rows as NULL." % (scorer.model.size,
+                                                            scorer.model.feature_shape),
+                        sqlstate="22004" if error.reason == "is NULL" else "22023")
+                bad.append(position)
+                del good[error.row]
+
+    def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None,
+                rows=None, plan_state=None):
+        plan = plan_state
+        scorer = self._scorer(rows, plan, segment)
+        model = scorer.model
+        data = [i for i, part in enumerate(rows["part"]) if part == 1]
+        if not data:
+            return
+        keys = [rows["key"][i] for i in data]
+        features = [rows["features"][i] for i in data]
+        x, good, bad = self._pack(scorer, keys, features, plan)
+        out = scorer.run(x)
+        n = len(data)
+        wanted = set(columns)
+        values = {}
+
+        def spread(computed):
+            """Values of the good rows, None for the bad ones."""
+            if not bad:
+                return computed
+            full = [None] * n
+            for position, value in zip(good, computed):
+                full[position] = value
+            return full
+
+        if model.task == "classification":
+            classes = model.typed_classes()
+            best = out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
+            if "class" in wanted:
+                values["class"] = spread([classes[i] for i in best.tolist()])
+            if "probability" in wanted:
+                values["probability"] = spread(out[np.arange(len(out)), best].tolist())
+            if "probabilities" in wanted:
+                values["probabilities"] = spread(out.tolist())
+            if "top_classes" in wanted or "top_probabilities" in wanted:
+                k = min(self.options.get("top_k", 3), out.shape[1])
+                order = np.argsort(-out, axis=1, kind="stable")[:, :k]
+                values["top_classes"] = spread([[classes[i] for i in row]
+                                                for row in order.tolist()])
+                values["top_probabilities"] = spread(
+                    np.take_along_axis(out, order, axis=1).tolist())
+        elif "value" in wanted:
+            values["value"] = spread(out[:, 0].tolist())
+        values["version"] = [model.version] * n
+        if self.generic:
+            values["key"] = [None if k is None else str(k) for k in keys]
+            values["model"] = [plan["model"]] * n
+            values["source"] = [self._source_qual(quals)] * n
+        else:
+            values[plan["key"]] = keys
+            for index, name in enumerate(plan["passed"]):
+                if name in wanted:
+                    values[name] = [rows["pass_%d" % index][i] for i in data]
+        none = [None] * n
+        yield from zip(*(values.get(name, none) if name in wanted else none
+                         for name in self.columns))
+
+    @staticmethod
+    def _source_qual(quals):
+        for qual in quals:
+            if qual.field_name == "source" and qual.operator == "=":
+                return qual.value
+        return None
+
+    def explain(self, quals, columns, sortkeys=None, verbose=False, plan_state=None):
+        plan = plan_state or self._plan(quals)
+        version = ("version %d" % plan["version"] if plan["version"] is not None
+                   else "latest version (%d when planned)" % plan["planned_version"])
+        lines = ["Model: %s, %s" % (plan["model"], version),
+                 "Source: %s" % plan["source"],
+                 "Execution Provider: %s" % ", ".join(scoring.provider_names())]
+        planned = plan["version"] or plan["planned_version"]
+        if any(v == planned for v, _ in scoring.cached_versions(plan["model"])):
+            lines.append("ONNX Session: reused, version %d" % planned)
+        else:
+            lines.append("ONNX Session: built for version %d at the first batch" % planned)
+        if verbose:
+            pushed = self._pushed(quals, plan)
+            lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
+            from pgdl.foreign.base import Segment
+            lines.append("Source Query: %s" % self._data_query(quals, plan, Segment(0, 1)))
+        return lines
+
+
+
+def create_table(name, model, source, key=None, version=None, pass_through=None, segments=None,
+                 features=None, on_error_option=None, top_k=None, batch_size=None):
+    """pgdl.create_predictions_table: a predictions table with columns typed for the model."""
+    from pgdl.data.preprocess import _output_name
+    plpy = server.plpy
+    row = catalog.model_row(model, version)
+    table = Source(source, key)
+    if table.key is None:
+        raise PgdlError("table %s has no primary key to name its rows by" % table.name,
+                        hint="Name the key column: key => '...'.", sqlstate="42P10")
+    key_column = table.column(table.key, "key")
+    columns = [(table.key, key_column["type"]), ("version", "int4")]
+    if row["task"] == "classification":
+        class_type = row["class_type"] or "text"
+        columns += [("class", class_type), ("probability", "float8"),
+                    ("probabilities", "float8[]"), ("top_classes", class_type + "[]"),
+                    ("top_probabilities", "float8[]")]
+    else:
+        columns.append(("value", "float8"))
+    for column in pass_through or []:
+        if column in dict(columns):
+            raise PgdlError('pass-through column "%s" clashes with a predictions column' % column,
+                            sqlstate="42701")
+        columns.append((column, table.column(column, "pass-through column")["type"]))
+    options = [("kind", "predictions"), ("model", model), ("source", table.name),
+               ("key", table.key), ("version", version), ("segments", segments),
+               ("features", features), ("on_error", on_error_option), ("top_k", top_k),
+               ("batch_size", batch_size)]
+    target = _output_name(name)
+    plpy.execute("CREATE FOREIGN TABLE %s (%s) SERVER pgdl OPTIONS (%s)" % (
+        target, ", ".join("%s %s" % (plpy.quote_ident(c), t) for c, t in columns),
+        ", ".join("%s %s" % (option, plpy.quote_literal(str(value)))
+                  for option, value in options if value is not None)))
+    return target
