@@ -1,0 +1,131 @@
+"""pgdl.evaluate: a model version scored against a labelled table.
+
+Scores with the same ONNX session as predictions, then measures the loss
+and every metric the model was compiled with (Keras's own loss and metric
+functions, so the figures match model.evaluate), and counts the confusion
+matrix.  Imported models use categorical cross-entropy and accuracy
+(classification) or mean squared and absolute error (regression).
+"""
+
+import json
+
+import numpy as np
+
+from pgdl import server
+from pgdl.data.preprocess import FETCH, Source, _features
+from pgdl.engine import catalog, scoring
+from pgdl.engine.keras_loader import keras
+from pgdl.errors import PgdlError
+from pgdl.kernels import PackError
+
+DEFAULTS = {"classification": ("categorical_crossentropy", ["accuracy"]),
+            "regression": ("mean_squared_error", ["mean_absolute_error"])}
+
+
+def scorer_for(row):
+    model = scoring.Model.from_row(row)
+    found = scoring.cached(model.key)
+    if found is None:
+        found = scoring.remember(model.key, scoring.Scorer(
+            model, catalog.onnx_bytes(model.model, model.version), scoring.default_threads(1)))
+    return found
+
+
+def _name(metric):
+    return metric if isinstance(metric, str) else metric.get("config", {}).get("name", "metric")
+
+
+def _metric(metric, y_true, y_pred, task):
+    if metric in ("accuracy", "acc"):
+        if task == "classification":
+            return float(np.mean(y_true.argmax(axis=1) == y_pred.argmax(axis=1)))
+        return float(np.mean(y_true == y_pred))
+    found = keras().metrics.get(metric)
+    if isinstance(found, type):
+        found = found()
+    if hasattr(found, "update_state"):
+        found.update_state(y_true, y_pred)
+        return float(found.result())
+    return float(np.mean(np.asarray(found(y_true, y_pred))))
+
+
+def evaluate(model, source, version=None, label=None, features=None):
+    plpy = server.plpy
+    row = catalog.model_row(model, version, extra=", features, label, compile_params")
+    table = Source(source, None)
+    label = label or row["label"]
+    if not label:
+        raise PgdlError('model "%s" does not say which column holds its labels' % model,
+                        hint="Give it: label => '...'.", sqlstate="22023")
+    table.column(label, "label")
+    names = [n.strip() for n in features.split(",")] if features else row["features"]
+    if not names:
+        raise PgdlError('model "%s" does not say which columns hold its features' % model,
+                        hint="Give them: features => '...'.", sqlstate="22023")
+    expression, kind, _ = _features(table, names, None)
+    scorer = scorer_for(row)
+
+    key = plpy.quote_ident(table.key) if table.key else "ctid::text"
+    cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
+                         % (key, expression, plpy.quote_ident(label), table.name))
+    keys, rows, labels = [], [], []
+    while True:
+        batch = cursor.fetch(FETCH)
+        if not batch:
+            break
+        for record in batch:
+            keys.append(record["key"])
+            rows.append(record["features"])
+            labels.append(record["label"])
+    if not rows:
+        raise PgdlError("table %s has no rows to evaluate on" % table.name, sqlstate="22023")
+    if None in labels:
+        raise PgdlError('NULL label in column "%s" of table %s %s'
+                        % (label, table.name, table.where(keys[labels.index(None)])),
+                        sqlstate="22004")
+    try:
+        x = scorer.pack(rows, kind)
+    except PackError as error:
+        raise PgdlError('cannot score the row of %s %s: its features (%s) %s'
+                        % (table.name, table.where(keys[error.row]), ", ".join(names),
+                           error.reason), sqlstate="22023")
+    y_pred = scorer.run(x)
+
+    task = row["task"]
+    compile_params = row["compile_params"]
+    compile_params = json.loads(compile_params) if isinstance(compile_params, str) else \
+        (compile_params or {})
+    loss, metrics = DEFAULTS[task]
+    loss = compile_params.get("loss", loss)
+    metrics = compile_params.get("metrics", []) if compile_params else metrics
+
+    results = []
+    if task == "classification":
+        classes = scorer.model.typed_classes()
+        lookup = {str(value): i for i, value in enumerate(classes)}
+        indices = np.empty(len(labels), np.int64)
+        for position, value in enumerate(labels):
+            index = lookup.get(str(value))
+            if index is None:
+                raise PgdlError('label %r of table %s %s is not a class of model "%s"'
+                                % (value, table.name, table.where(keys[position]), model),
+                                hint="Its classes: %s." % ", ".join(map(str, classes)),
+                                sqlstate="22023")
+            indices[position] = index
+        y_true = np.eye(len(classes), dtype=np.float32)[indices]
+    else:
+        y_true = np.asarray([float(v) for v in labels], np.float32).reshape(-1, 1)
+
+    loss_function = keras().losses.get(loss)
+    results.append({"metric": "loss", "value": float(np.mean(np.asarray(
+        loss_function(y_true, y_pred)))), "actual": None, "predicted": None})
+    for metric in metrics:
+        results.append({"metric": _name(metric), "value": _metric(metric, y_true, y_pred, task),
+                        "actual": None, "predicted": None})
+    if task == "classification":
+        counts = np.zeros((len(classes), len(classes)), np.int64)
+        np.add.at(counts, (indices, y_pred.argmax(axis=1)), 1)
+        for actual, predicted in np.ndindex(*counts.shape):
+            results.append({"metric": "confusion", "value": float(counts[actual, predicted]),
+                            "actual": str(classes[actual]), "predicted": str(classes[predicted])})
+    return results
