@@ -119,7 +119,6 @@ def main():
     with throwaway() as cluster:
         cluster.create_database("bench")
         with psycopg.connect(cluster.uri("bench"), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION pgdl CASCADE")
             arrays, names = load(conn, rng)
             cnn_onnx = import_model(conn, "cnn", cnn(), [32, 32, 3],
                                     class_values=[str(i) for i in range(10)],

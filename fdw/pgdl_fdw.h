@@ -71,6 +71,7 @@ extern TupleDesc pgdl_record_desc(TupleDesc reldesc);
 extern PgdlCall *pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
 								 TupleDesc expected, EState *estate);
 extern bool pgdl_call_next(PgdlCall *call, TupleTableSlot *slot);
+extern bool pgdl_call_next_value(PgdlCall *call, Datum *value, bool *isnull);
 extern void pgdl_call_end(PgdlCall *call);
 extern Oid	pgdl_datum_array_type(void);
 extern Datum pgdl_datum_row(const char *name, const char *op, const char *quantifier,
@@ -91,6 +92,18 @@ typedef struct PgdlSource
 extern PgdlSource *pgdl_source_open(const char *sql, int batch_size, int first_batch);
 extern bool pgdl_source_next(PgdlSource *source, Datum *batch);
 extern void pgdl_source_close(PgdlSource *source);
+
+/* columns.c: a batch of rows handed over as columns */
+typedef struct PgdlBatch
+{
+	int			rows;
+	int			row;			/* the next row to return */
+	Datum	  **values;			/* per attribute: its values, or NULL (all NULL) */
+	bool	  **nulls;
+} PgdlBatch;
+
+extern void pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns);
+extern bool pgdl_batch_next(PgdlBatch *batch, TupleTableSlot *slot);
 
 /* exchange.c: segments in lockstep, with a shared area and a barrier */
 typedef struct PgdlExchange
@@ -137,7 +150,8 @@ enum PgdlPrivateIndex
 	PGDL_PRIVATE_PLANNED_WORKERS,	/* Integer: parallel workers asked for */
 	PGDL_PRIVATE_HAS_SOURCE,	/* Integer 0/1: the wrapper reads rows (source.c) */
 	PGDL_PRIVATE_EXCHANGE_BYTES,	/* String: bytes per segment of exchange.c, or "0" */
-	PGDL_PRIVATE_STATE			/* String: the wrapper's plan state (JSON), or "" */
+	PGDL_PRIVATE_STATE,			/* String: the wrapper's plan state (JSON), or "" */
+	PGDL_PRIVATE_COLUMNAR		/* Integer 0/1: Python returns batches as columns */
 };
 
 /* scan.c */
@@ -171,6 +185,9 @@ typedef struct PgdlScanState
 	uint32		next_segment;	/* serial scans count here */
 	PgdlSharedScan *shared;		/* parallel scans count here */
 	MemoryContext row_cxt;
+	bool		columnar;		/* the scan function returns batches (columns.c) */
+	PgdlBatch	batch;
+	MemoryContext columns_cxt;	/* the current batch */
 } PgdlScanState;
 
 extern void pgdlBeginForeignScan(ForeignScanState *node, int eflags);

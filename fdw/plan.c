@@ -40,6 +40,7 @@ typedef struct PgdlRelInfo
 	bool		has_source;
 	int64		exchange_bytes;
 	char	   *state;			/* the wrapper's plan state, or "" */
+	bool		columnar;
 } PgdlRelInfo;
 
 /* Columns the query reads: its target list and every restriction. */
@@ -111,6 +112,7 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	info->exchange_bytes = DatumGetInt64(GetAttributeByNum(td, 6, &isnull));
 	result = GetAttributeByNum(td, 7, &isnull);
 	info->state = isnull ? "" : TextDatumGetCString(result);
+	info->columnar = DatumGetBool(GetAttributeByNum(td, 8, &isnull)) && !isnull;
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 
@@ -190,6 +192,7 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 						 makeInteger(info->has_source));
 	private = lappend(private, makeString(psprintf(INT64_FORMAT, info->exchange_bytes)));
 	private = lappend(private, makeString(pstrdup(info->state)));
+	private = lappend(private, makeInteger(info->columnar));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, private,
 							NIL, NIL, outer_plan);
 }

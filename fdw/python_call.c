@@ -198,21 +198,18 @@ raise_pending_error(void)
 }
 
 /*
- * Stores the next row into slot; false when the function is done.  The row
- * lives in CurrentMemoryContext, which the caller resets between rows.
+ * The next value of a set-returning call, in CurrentMemoryContext; false
+ * when the function is done.
  */
 bool
-pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
+pgdl_call_next_value(PgdlCall *call, Datum *value, bool *isnull)
 {
-	Datum		result;
-
-	ExecClearTuple(slot);
 	if (call->done)
 		return false;
 
 	call->rsinfo.isDone = ExprSingleResult;
 	call->fcinfo->isnull = false;
-	result = pgdl_invoke(call->fcinfo);
+	*value = pgdl_invoke(call->fcinfo);
 	if (call->rsinfo.isDone == ExprEndResult)
 	{
 		call->done = true;
@@ -221,8 +218,25 @@ pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
 	}
 	if (call->rsinfo.isDone != ExprMultipleResult)
 		elog(ERROR, "pgdl dispatcher function did not return a set");
+	*isnull = call->fcinfo->isnull;
+	return true;
+}
 
-	if (call->fcinfo->isnull)
+/*
+ * Stores the next row into slot; false when the function is done.  The row
+ * lives in CurrentMemoryContext, which the caller resets between rows.
+ */
+bool
+pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
+{
+	Datum		result;
+	bool		isnull;
+
+	ExecClearTuple(slot);
+	if (!pgdl_call_next_value(call, &result, &isnull))
+		return false;
+
+	if (isnull)
 		ExecStoreAllNullTuple(slot);
 	else
 	{

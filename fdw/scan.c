@@ -43,6 +43,7 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	state->exchange_bytes = strtoi64(strVal(list_nth(plan->fdw_private,
 													 PGDL_PRIVATE_EXCHANGE_BYTES)), NULL, 10);
 	state->plan_state = strVal(list_nth(plan->fdw_private, PGDL_PRIVATE_STATE));
+	state->columnar = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_COLUMNAR));
 	state->segment = -1;
 	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
 	node->fdw_state = state;
@@ -58,13 +59,16 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	argtypes[4] = INT4OID;
 	argtypes[5] = TEXTOID;
 	argtypes[6] = argtypes[1];
-	state->scan_fn = pgdl_dispatch_function("_fdw_scan", 7, argtypes);
+	state->scan_fn = pgdl_dispatch_function(state->columnar ? "_fdw_scan_columns" : "_fdw_scan",
+											7, argtypes);
 	if (state->has_source)
 		state->source_fn = pgdl_dispatch_function("_fdw_source", 6, argtypes);
 	state->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl scan rows",
 										   ALLOCSET_DEFAULT_SIZES);
 	state->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl source batch",
 											 ALLOCSET_DEFAULT_SIZES);
+	state->columns_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl batch of rows",
+											   ALLOCSET_DEFAULT_SIZES);
 }
 
 /* Evaluates the qual values (constants, parameters) for this scan. */
@@ -281,12 +285,33 @@ pgdlIterateForeignScan(ForeignScanState *node)
 		bool		found;
 
 		CHECK_FOR_INTERRUPTS();
+		if (state->columnar && pgdl_batch_next(&state->batch, slot))
+			return slot;
 		if (state->call == NULL && !start_call(node, state))
 			return ExecClearTuple(slot);
 
-		old = MemoryContextSwitchTo(state->row_cxt);
-		found = pgdl_call_next(state->call, slot);
-		MemoryContextSwitchTo(old);
+		if (state->columnar)
+		{
+			Datum		columns;
+			bool		isnull;
+
+			MemoryContextReset(state->columns_cxt);
+			state->batch.rows = 0;
+			old = MemoryContextSwitchTo(state->columns_cxt);
+			found = pgdl_call_next_value(state->call, &columns, &isnull);
+			if (found && !isnull)
+				pgdl_batch_decode(&state->batch, slot->tts_tupleDescriptor, columns);
+			MemoryContextSwitchTo(old);
+			CHECK_FOR_INTERRUPTS();
+			if (found)
+				continue;
+		}
+		else
+		{
+			old = MemoryContextSwitchTo(state->row_cxt);
+			found = pgdl_call_next(state->call, slot);
+			MemoryContextSwitchTo(old);
+		}
 
 		/* A wrapper that saw a cancel request ends its rows; raise it here. */
 		CHECK_FOR_INTERRUPTS();
@@ -305,6 +330,7 @@ pgdlReScanForeignScan(ForeignScanState *node)
 
 	pgdl_call_end(state->call);
 	state->call = NULL;
+	state->batch.rows = 0;
 	pgdl_exchange_leave();
 	pgdl_source_close(state->source);
 	state->source = NULL;

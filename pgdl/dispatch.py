@@ -15,7 +15,7 @@ import traceback
 from collections import OrderedDict
 from decimal import Decimal
 
-from pgdl import exchange, interrupts, server
+from pgdl import batches, exchange, interrupts, server
 from pgdl.errors import PgdlError, invalid_option
 
 # A pgdl.datum row holds its value in exactly one of these slots.
@@ -86,6 +86,11 @@ class _Table:
         self.lockstep = callable(getattr(cls, "exchange_bytes", None))
         self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
         self.planned = callable(getattr(cls, "plan_state", None))
+        # a wrapper whose rows are already tuples of plain values in column order
+        self.plain_rows = bool(getattr(cls, "plain_rows", False))
+        # a wrapper that returns batches of rows as columns (execute_columns)
+        self.columnar = callable(getattr(cls, "execute_columns", None))
+        self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
         self.fdw = cls(options, columns)
         self._states = {}
 
@@ -178,7 +183,7 @@ def plan(tabledef, quals, columns):
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
             "parallel_safe": table.parallel_safe, "has_source": table.has_source,
             "exchange_bytes": max(exchange_bytes, 0),
-            "state": None if state is None else json.dumps(state)}
+            "state": None if state is None else json.dumps(state), "columnar": table.columnar}
 
 
 @_boundary
@@ -240,13 +245,41 @@ def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
                 kwargs["segment"] = Segment(segment, segments)
             if rows is not None:
                 kwargs["rows"] = _rows(rows)
-            to_tuple = table.row
-            for row in table.fdw.execute(_quals(quals), list(columns), **kwargs):
-                yield to_tuple(row)
+            rows = table.fdw.execute(_quals(quals), list(columns), **kwargs)
+            if table.plain_rows:
+                yield from rows
+            else:
+                to_tuple = table.row
+                for row in rows:
+                    yield to_tuple(row)
     except (interrupts.Interrupted, exchange.SegmentFailed):
         return
     except Exception as exc:
         exchange.fail()        # segments waiting for this one stop
+        _pending_error = _describe(exc)
+
+
+def scan_columns(tabledef, quals, columns, segment, segments, state=None, rows=None):
+    """Like scan, for wrappers that return batches of rows as columns
+    (execute_columns yields (rows, {column: values})): each value is one
+    batch, a pgdl.datum per column (see fdw/columns.c)."""
+    global _pending_error
+    try:
+        with interrupts.guard():
+            table = _table(tabledef)
+            kwargs = table.state_kwargs(state)
+            if table.segmented:
+                from pgdl.foreign.base import Segment
+                kwargs["segment"] = Segment(segment, segments)
+            if rows is not None:
+                kwargs["rows"] = _rows(rows)
+            for count, batch in table.fdw.execute_columns(_quals(quals), list(columns),
+                                                          **kwargs):
+                yield batches.encode_batch(count, batch, table.types)
+    except (interrupts.Interrupted, exchange.SegmentFailed):
+        return
+    except Exception as exc:
+        exchange.fail()
         _pending_error = _describe(exc)
 
 

@@ -43,7 +43,7 @@ $$;
 
 CREATE FUNCTION pgdl._fdw_plan(tabledef text, quals pgdl.datum[], columns text[],
     OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool,
-    OUT has_source bool, OUT exchange_bytes int8, OUT state text)
+    OUT has_source bool, OUT exchange_bytes int8, OUT state text, OUT columnar bool)
 LANGUAGE plpython3u AS $$
 return GD["pgdl"].plan(tabledef, quals, columns)
 $$;
@@ -56,6 +56,14 @@ $$;
 CREATE FUNCTION pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, text, pgdl.datum[])
 RETURNS SETOF record LANGUAGE plpython3u AS $$
 return GD["pgdl"].scan(*args)
+$$;
+
+-- The same, for wrappers that return batches of rows as columns: each value
+-- is a batch, one pgdl.datum per column (fdw/columns.c).
+CREATE FUNCTION pgdl._fdw_scan_columns(text, pgdl.datum[], text[], int4, int4, text,
+    pgdl.datum[])
+RETURNS SETOF pgdl.datum[] LANGUAGE plpython3u AS $$
+return GD["pgdl"].scan_columns(*args)
 $$;
 
 -- The query whose rows a segment's wrapper reads, and in batches of how many
@@ -100,6 +108,7 @@ $$;
 
 REVOKE ALL ON FUNCTION pgdl._python_boot(text), pgdl._fdw_plan(text, pgdl.datum[], text[]),
     pgdl._fdw_scan(text, pgdl.datum[], text[], int4, int4, text, pgdl.datum[]),
+    pgdl._fdw_scan_columns(text, pgdl.datum[], text[], int4, int4, text, pgdl.datum[]),
     pgdl._fdw_source(text, pgdl.datum[], text[], int4, int4, text), pgdl._fdw_take_error(),
     pgdl._fdw_explain(text, pgdl.datum[], text[], bool, text),
     pgdl._fdw_insert(text, pgdl.datum[]), pgdl._fdw_validate(text, text[]),

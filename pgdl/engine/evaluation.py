@@ -24,10 +24,11 @@ DEFAULTS = {"classification": ("categorical_crossentropy", ["accuracy"]),
 
 def scorer_for(row):
     model = scoring.Model.from_row(row)
-    found = scoring.cached(model.key)
+    key = model.key + (scoring.default_threads(1),)
+    found = scoring.cached(key)
     if found is None:
-        found = scoring.remember(model.key, scoring.Scorer(
-            model, catalog.onnx_bytes(model.model, model.version), scoring.default_threads(1)))
+        found = scoring.remember(key, scoring.Scorer(
+            model, catalog.onnx_bytes(model.model, model.version), key[-1]))
     return found
 
 

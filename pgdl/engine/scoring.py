@@ -6,7 +6,8 @@ what it expects (feature shape, normalization) and what its outputs mean
 the Cython kernel, runs the ONNX session in batches and returns float32
 outputs.  Scorers live in a small per-process cache keyed by model,
 version and creation time, so the next query in the same backend reuses
-the session (its thread count stays what it was built with).
+the session; the key also holds the session's thread count, which depends
+on how many segments share the CPUs.
 """
 
 import os
@@ -91,6 +92,9 @@ def session(data, threads=None, segment=0):
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    if threads and threads < (os.cpu_count() or 1):
+        # segments share the CPUs: threads that spin while idle steal them
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return onnxruntime.InferenceSession(bytes(data), options, providers=providers(segment))
     except Exception as exc:    # onnxruntime raises its own Fail/InvalidProtobuf/... types
@@ -151,6 +155,7 @@ def remember(key, scorer):
     return scorer
 
 
-def cached_versions(model):
-    """(version, created) of the model's versions this process has sessions for."""
-    return sorted((key[1], key[2]) for key in _cache if key[0] == model)
+def cached_versions(model, threads):
+    """(version, created) of the model's versions this process has sessions
+    for, with that many threads."""
+    return sorted((key[1], key[2]) for key in _cache if key[0] == model and key[3] == threads)

@@ -239,10 +239,10 @@ class Predictions(PgdlWrapper):
         return ("(hashtext(%s::text)::int8 + 2147483648) %% %d = %d"
                 % (quote_ident(plan["key"]), segment.count, segment.index))
 
-    def _model_query(self, plan):
+    def _model_query(self, plan, segment):
         model = quote_literal(plan["model"])
         version = "" if plan["version"] is None else " AND version = %d" % plan["version"]
-        cached = scoring.cached_versions(plan["model"])
+        cached = scoring.cached_versions(plan["model"], scoring.default_threads(segment.count))
         skip = "" if not cached else " AND (m.version, m.created) NOT IN (%s)" % ", ".join(
             "(%d, %s)" % (v, quote_literal(created)) for v, created in cached)
         nulls = "".join(", NULL AS pass_%d" % i for i in range(len(plan["passed"])))
@@ -256,7 +256,7 @@ class Predictions(PgdlWrapper):
     def source(self, quals, columns, segment, plan_state=None):
         plan = plan_state
         batch = self.options.get("batch_size", DEFAULT_BATCH)
-        sql = "(%s) UNION ALL (%s)" % (self._model_query(plan),
+        sql = "(%s) UNION ALL (%s)" % (self._model_query(plan, segment),
                                        self._data_query(quals, plan, segment))
         return sql, batch, min(FIRST_BATCH, batch)
 
@@ -274,14 +274,16 @@ class Predictions(PgdlWrapper):
                 raise PgdlError('model "%s" does not exist' % plan["model"], sqlstate="42704")
             return scorer
         model = scoring.Model.from_row(json.loads(rows["meta"][models[0]]))
-        scorer = scoring.cached(model.key)
+        threads = scoring.default_threads(segment.count)
+        key = model.key + (threads,)
+        scorer = scoring.cached(key)
         if scorer is None:
             chunks = [bytes(rows["onnx"][i]) for i in models if rows["onnx"][i] is not None]
             if not chunks:
                 raise PgdlError('model "%s" version %d has no ONNX export'
                                 % (model.model, model.version), sqlstate="42704")
-            scorer = scoring.remember(model.key, scoring.Scorer(
-                model, b"".join(chunks), scoring.default_threads(segment.count), segment.index))
+            scorer = scoring.remember(key, scoring.Scorer(model, b"".join(chunks), threads,
+                                                          segment.index))
         self._scorers[choice] = scorer
         return scorer
 
@@ -306,62 +308,42 @@ class Predictions(PgdlWrapper):
                 bad.append(position)
                 del good[error.row]
 
-    def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None,
-                rows=None, plan_state=None):
-        plan = plan_state
-        scorer = self._scorer(rows, plan, segment)
-        model = scorer.model
-        data = [i for i, part in enumerate(rows["part"]) if part == 1]
-        if not data:
-            return
-        keys = [rows["key"][i] for i in data]
-        features = [rows["features"][i] for i in data]
-        x, good, bad = self._pack(scorer, keys, features, plan)
-        out = scorer.run(x)
-        n = len(data)
-        wanted = set(columns)
-        values = {}
+    def execute_columns(self, quals, columns, sortkeys=None, limit=None, offset=None,
+                        segment=None, rows=None, plan_state=None):
+        """Scores one batch of source rows; yields it as (rows, {column:
+        values}) (numpy arrays for numbers), for the columns the query reads."""
+        batch = self._score(self._scorer(rows, plan_state, segment), rows, plan_state, quals,
+                            set(columns))
+        if batch is not None:
+            yield batch.columns()
 
-        def spread(computed):
-            """Values of the good rows, None for the bad ones."""
-            if not bad:
-                return computed
-            full = [None] * n
-            for position, value in zip(good, computed):
-                full[position] = value
-            return full
-
-        if model.task == "classification":
-            classes = model.typed_classes()
-            best = out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
-            if "class" in wanted:
-                values["class"] = spread([classes[i] for i in best.tolist()])
-            if "probability" in wanted:
-                values["probability"] = spread(out[np.arange(len(out)), best].tolist())
-            if "probabilities" in wanted:
-                values["probabilities"] = spread(out.tolist())
-            if "top_classes" in wanted or "top_probabilities" in wanted:
-                k = min(self.options.get("top_k", 3), out.shape[1])
-                order = np.argsort(-out, axis=1, kind="stable")[:, :k]
-                values["top_classes"] = spread([[classes[i] for i in row]
-                                                for row in order.tolist()])
-                values["top_probabilities"] = spread(
-                    np.take_along_axis(out, order, axis=1).tolist())
-        elif "value" in wanted:
-            values["value"] = spread(out[:, 0].tolist())
-        values["version"] = [model.version] * n
+    def _score(self, scorer, rows, plan, quals, wanted):
+        parts = rows["part"]
+        first = parts.index(1) if 1 in parts else len(parts)   # model rows come first
+        if first == len(parts):
+            return None
+        keys = rows["key"][first:]
+        x, good, bad = self._pack(scorer, keys, rows["features"][first:], plan)
+        fixed = {"version": np.full(len(keys), scorer.model.version)}
         if self.generic:
-            values["key"] = [None if k is None else str(k) for k in keys]
-            values["model"] = [plan["model"]] * n
-            values["source"] = [self._source_qual(quals)] * n
+            fixed["key"] = [None if k is None else str(k) for k in keys]
+            fixed["model"] = [plan["model"]] * len(keys)
+            fixed["source"] = [self._source_qual(quals)] * len(keys)
         else:
-            values[plan["key"]] = keys
+            fixed[plan["key"]] = keys
             for index, name in enumerate(plan["passed"]):
                 if name in wanted:
-                    values[name] = [rows["pass_%d" % index][i] for i in data]
-        none = [None] * n
-        yield from zip(*(values.get(name, none) if name in wanted else none
-                         for name in self.columns))
+                    fixed[name] = rows["pass_%d" % index][first:]
+        return _Scored(scorer.run(x), scorer.model, len(keys), good, bad, fixed, wanted,
+                       self.options.get("top_k", 3))
+
+    def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None,
+                rows=None, plan_state=None):
+        """Rows, for callers of the Multicorn API (the handler takes the columns)."""
+        for count, batch in self.execute_columns(quals, columns, segment=segment, rows=rows,
+                                                 plan_state=plan_state):
+            for position in range(count):
+                yield {name: values[position] for name, values in batch.items()}
 
     @staticmethod
     def _source_qual(quals):
@@ -378,7 +360,8 @@ class Predictions(PgdlWrapper):
                  "Source: %s" % plan["source"],
                  "Execution Provider: %s" % ", ".join(scoring.provider_names())]
         planned = plan["version"] or plan["planned_version"]
-        if any(v == planned for v, _ in scoring.cached_versions(plan["model"])):
+        if any(v == planned for v, _ in scoring.cached_versions(
+                plan["model"], scoring.default_threads(self.get_segments(quals, columns)))):
             lines.append("ONNX Session: reused, version %d" % planned)
         else:
             lines.append("ONNX Session: built for version %d at the first batch" % planned)
@@ -388,7 +371,6 @@ class Predictions(PgdlWrapper):
             from pgdl.foreign.base import Segment
             lines.append("Source Query: %s" % self._data_query(quals, plan, Segment(0, 1)))
         return lines
-
 
 
 def create_table(name, model, source, key=None, version=None, pass_through=None, segments=None,
@@ -425,3 +407,44 @@ def create_table(name, model, source, key=None, version=None, pass_through=None,
         ", ".join("%s %s" % (option, plpy.quote_literal(str(value)))
                   for option, value in options if value is not None)))
     return target
+
+
+class _Scored:
+    """A scored batch: the model's outputs and what its columns need."""
+
+    def __init__(self, outputs, model, rows, good, bad, fixed, wanted, top_k):
+        self.outputs, self.model, self.rows = outputs, model, rows
+        self.good, self.bad, self.fixed, self.wanted, self.top_k = good, bad, fixed, wanted, top_k
+
+    def _spread(self, computed):
+        """Values of the rows that were scored, None for the rows that could not be."""
+        if not self.bad:
+            return computed
+        full = [None] * self.rows
+        for position, value in zip(self.good, list(computed)):
+            full[position] = value
+        return full
+
+    def columns(self):
+        out = self.outputs
+        wanted, spread = self.wanted, self._spread
+        values = dict(self.fixed)
+        if self.model.task == "classification":
+            classes = self.model.typed_classes()
+            best = out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
+            if "class" in wanted:
+                values["class"] = spread([classes[i] for i in best.tolist()])
+            if "probability" in wanted:
+                values["probability"] = spread(out[np.arange(len(out)), best])
+            if "probabilities" in wanted:
+                values["probabilities"] = spread(out.tolist())
+            if "top_classes" in wanted or "top_probabilities" in wanted:
+                k = min(self.top_k, out.shape[1])
+                order = np.argsort(-out, axis=1, kind="stable")[:, :k]
+                values["top_classes"] = spread([[classes[i] for i in row]
+                                                for row in order.tolist()])
+                values["top_probabilities"] = spread(
+                    np.take_along_axis(out, order, axis=1).tolist())
+        elif "value" in wanted:
+            values["value"] = spread(out[:, 0])
+        return self.rows, {name: column for name, column in values.items() if name in wanted}

@@ -49,6 +49,9 @@ def test_internal_functions_refuse_other_users(plain):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("""SELECT * FROM pgdl._fdw_scan(
             '{"wrapper": "os.system"}', '{}', '{}', 0, 1, NULL, NULL) AS t(x text)""")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("""SELECT * FROM pgdl._fdw_scan_columns(
+            '{"wrapper": "os.system"}', '{}', '{}', 0, 1, NULL, NULL)""")
     for call in ("pgdl._import_onnx('m', '', NULL, NULL, NULL, NULL, NULL, NULL, false, NULL)",
                  "pgdl._evaluate('m', 't', NULL, NULL, NULL)",
                  "pgdl._create_predictions_table('p', 'm', 't', NULL, NULL, NULL, NULL, NULL, "

@@ -61,6 +61,18 @@ def test_two_segments_score_disjoint_shares_whose_union_is_the_serial_result(sco
     np.testing.assert_allclose([r[2] for r in parallel], [r[2] for r in serial], atol=1e-6)
 
 
+def test_segments_of_a_view_split_by_a_hash_of_the_key(scored):
+    scored.execute("CREATE VIEW odd_digits AS SELECT * FROM digits_test WHERE id % 2 = 1")
+    scored.execute("SELECT pgdl.create_predictions_table('odd', 'd', 'odd_digits', key => 'id', "
+                   "segments => 2)")
+    plan = "\n".join(line for line, in scored.execute(
+        "EXPLAIN (ANALYZE, COSTS OFF) SELECT id, class FROM odd"))
+    assert "Workers Launched: 1" in plan
+    parallel = rows(scored, "SELECT id, class FROM odd ORDER BY id")
+    serial = rows(scored, "SELECT id, class FROM digit_predictions WHERE id % 2 = 1 ORDER BY id")
+    assert parallel == serial and len(serial) > 200
+
+
 def test_key_quals_become_the_source_where_and_score_only_those_rows(scored):
     scored.execute(r"INSERT INTO digits_test VALUES (100000, '\x00', 0)")    # cannot be scored
     plan = explain(scored, "SELECT id, class FROM digit_predictions WHERE id IN (3, 42)")
