@@ -69,7 +69,8 @@ def test_segments_of_a_view_split_by_a_hash_of_the_key(scored):
         "EXPLAIN (ANALYZE, COSTS OFF) SELECT id, class FROM odd"))
     assert "Workers Launched: 1" in plan
     parallel = rows(scored, "SELECT id, class FROM odd ORDER BY id")
-    serial = rows(scored, "SELECT id, class FROM digit_predictions WHERE id % 2 = 1 ORDER BY id")
+    serial = rows(scored, "SELECT id, class FROM digit_predictions WHERE id %% 2 = 1 "
+                          "ORDER BY id")
     assert parallel == serial and len(serial) > 200
 
 
