@@ -103,8 +103,8 @@ def run(conn, iterations=5):
          "a predictions table: the held-out digits scored by the model, as rows")
     show(conn, """SELECT id, class, round(probability::numeric, 4) AS probability, top_classes,
                          label, version
-                  FROM mnist_predictions WHERE id IN (SELECT id FROM mnist_test LIMIT 5)""",
-         "a few predictions (the key quals are pushed into the source query)")
+                  FROM mnist_predictions WHERE id <= 5 ORDER BY id""",
+         "a few predictions (the quals on the key become the source query's WHERE)")
     (accuracy, rows), = show(
         conn, """SELECT round(avg((class = label)::int), 4) AS accuracy, count(*) AS rows
                  FROM mnist_predictions""",
