@@ -374,3 +374,24 @@ def test_permissions_of_the_source_and_the_model_hold(scored, plain):
     assert plain.execute("SELECT count(class) FROM digit_predictions").fetchone() == (449,)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         plain.execute("INSERT INTO pgdl.model_access (model, grantee) VALUES ('d', NULL)")
+
+
+@pytest.mark.parametrize("change, call, error, message", [
+    (None, "'nothing', 'digits_test'", psycopg.errors.UndefinedObject,
+     'model "nothing" does not exist'),
+    (None, "'d', 'digits_test', label => 'nope'", psycopg.errors.UndefinedColumn,
+     'column "nope" does not exist in table digits_test'),
+    ("UPDATE digits_test SET label = 42 WHERE id = 3", "'d', 'digits_test'",
+     psycopg.errors.InvalidParameterValue,
+     'label 42 of table digits_test at id = 3 is not a class of model "d"'),
+    (r"UPDATE digits_test SET image = '\x00' WHERE id = 3", "'d', 'digits_test'",
+     psycopg.errors.InvalidParameterValue,
+     "cannot score the row of digits_test at id = 3: its features (image) holds 1 bytes, "
+     "not 64"),
+])
+def test_evaluate_refuses_bad_input(scored, change, call, error, message):
+    if change:
+        scored.execute(change)
+    with pytest.raises(error) as caught:
+        scored.execute("SELECT * FROM pgdl.evaluate(%s)" % call)
+    assert caught.value.diag.message_primary == message
