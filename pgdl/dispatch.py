@@ -86,8 +86,6 @@ class _Table:
         self.lockstep = callable(getattr(cls, "exchange_bytes", None))
         self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
         self.planned = callable(getattr(cls, "plan_state", None))
-        # a wrapper whose rows are already tuples of plain values in column order
-        self.plain_rows = bool(getattr(cls, "plain_rows", False))
         # a wrapper that returns batches of rows as columns (execute_columns)
         self.columnar = callable(getattr(cls, "execute_columns", None))
         self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
@@ -228,30 +226,15 @@ def _rows(datums):
     return {datum["name"]: _value(datum) or [] for datum in datums}
 
 
-def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
-    """The rows of one segment (or of one batch of its source rows, given as
-    `rows`: column name -> values), as tuples in column order.
-
-    Errors end the generator quietly; C raises them (take_error).  The
-    interrupt guard spans the whole scan: between rows PostgreSQL holds the
-    GIL, so the watcher can only fire while this scan's Python runs."""
+def _scanning(generate):
+    """Runs a scan generator (generate() makes it).  Errors end it quietly;
+    C raises them (take_error).  The interrupt guard spans the whole scan:
+    between rows PostgreSQL holds the GIL, so the watcher can only fire while
+    this scan's Python runs."""
     global _pending_error
     try:
         with interrupts.guard():
-            table = _table(tabledef)
-            kwargs = table.state_kwargs(state)
-            if table.segmented:
-                from pgdl.foreign.base import Segment
-                kwargs["segment"] = Segment(segment, segments)
-            if rows is not None:
-                kwargs["rows"] = _rows(rows)
-            rows = table.fdw.execute(_quals(quals), list(columns), **kwargs)
-            if table.plain_rows:
-                yield from rows
-            else:
-                to_tuple = table.row
-                for row in rows:
-                    yield to_tuple(row)
+            yield from generate()
     except (interrupts.Interrupted, exchange.SegmentFailed):
         return
     except Exception as exc:
@@ -259,28 +242,41 @@ def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
         _pending_error = _describe(exc)
 
 
+def _scan_call(tabledef, quals, columns, segment, segments, state, rows):
+    """The table, and the arguments of its execute() for one segment (or one
+    batch of the segment's source rows)."""
+    from pgdl.foreign.base import Segment
+    table = _table(tabledef)
+    kwargs = table.state_kwargs(state)
+    if table.segmented:
+        kwargs["segment"] = Segment(segment, segments)
+    if rows is not None:
+        kwargs["rows"] = _rows(rows)
+    return table, _quals(quals), list(columns), kwargs
+
+
+def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
+    """The rows of one segment (or of one batch of its source rows, given as
+    `rows`: column name -> values), as tuples in column order."""
+    def generate():
+        table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
+                                                      segments, state, rows)
+        to_tuple = table.row
+        for row in table.fdw.execute(quals_, columns_, **kwargs):
+            yield to_tuple(row)
+    return _scanning(generate)
+
+
 def scan_columns(tabledef, quals, columns, segment, segments, state=None, rows=None):
     """Like scan, for wrappers that return batches of rows as columns
     (execute_columns yields (rows, {column: values})): each value is one
     batch, a pgdl.datum per column (see fdw/columns.c)."""
-    global _pending_error
-    try:
-        with interrupts.guard():
-            table = _table(tabledef)
-            kwargs = table.state_kwargs(state)
-            if table.segmented:
-                from pgdl.foreign.base import Segment
-                kwargs["segment"] = Segment(segment, segments)
-            if rows is not None:
-                kwargs["rows"] = _rows(rows)
-            for count, batch in table.fdw.execute_columns(_quals(quals), list(columns),
-                                                          **kwargs):
-                yield batches.encode_batch(count, batch, table.types)
-    except (interrupts.Interrupted, exchange.SegmentFailed):
-        return
-    except Exception as exc:
-        exchange.fail()
-        _pending_error = _describe(exc)
+    def generate():
+        table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
+                                                      segments, state, rows)
+        for count, batch in table.fdw.execute_columns(quals_, columns_, **kwargs):
+            yield batches.encode_batch(count, batch, table.types)
+    return _scanning(generate)
 
 
 @_boundary
@@ -319,34 +315,19 @@ def import_schema(server_name, wrapper, server_options, remote_schema, local_sch
     return [definition.to_statement(local_schema, server_name) for definition in definitions]
 
 
-@_boundary
-def preprocess(*args):
-    from pgdl.data.preprocess import preprocess
-    return preprocess(*args)
+def _forward(module, function):
+    """A dispatcher entry that calls module.function, imported on first use."""
+    def call(*args):
+        return getattr(importlib.import_module(module), function)(*args)
+    call.__name__ = function
+    return _boundary(call)
 
 
-@_boundary
-def load_dataset(*args):
-    from pgdl.data.load import load_dataset
-    return load_dataset(*args)
-
-
-@_boundary
-def create_predictions_table(*args):
-    from pgdl.foreign.predictions import create_table
-    return create_table(*args)
-
-
-@_boundary
-def import_onnx(*args):
-    from pgdl.engine.importing import import_onnx
-    return import_onnx(*args)
-
-
-@_boundary
-def evaluate(*args):
-    from pgdl.engine.evaluation import evaluate
-    return evaluate(*args)
+preprocess = _forward("pgdl.data.preprocess", "preprocess")
+load_dataset = _forward("pgdl.data.load", "load_dataset")
+create_predictions_table = _forward("pgdl.foreign.predictions", "create_table")
+import_onnx = _forward("pgdl.engine.importing", "import_onnx")
+evaluate = _forward("pgdl.engine.evaluation", "evaluate")
 
 
 @_boundary
