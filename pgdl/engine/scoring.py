@@ -114,7 +114,6 @@ class Scorer:
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
         scaling = model.scaling()
         self.scale, self.offset = scaling.scale, scaling.offset
-        self.providers = self.session.get_providers()
 
     def pack(self, rows, kind):
         """Raw feature rows (bytes) as float32 (len(rows), size); PackError names a bad row."""

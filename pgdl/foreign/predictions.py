@@ -29,7 +29,7 @@ from pgdl import server
 from pgdl.data.preprocess import Source, _features
 from pgdl.engine import catalog, scoring
 from pgdl.errors import PgdlError, invalid_option
-from pgdl.foreign.base import PgdlWrapper, positive_int
+from pgdl.foreign.base import PgdlWrapper, Segment, positive_int
 from pgdl.foreign.buffers import required_table
 from pgdl.kernels import PackError
 
@@ -55,8 +55,8 @@ def literal(value, type_name):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "ARRAY[%s]::%s[]" % (", ".join(quote_literal(v) for v in value if v is not None)
-                                    or "", type_name)
+        return "ARRAY[%s]::%s[]" % (", ".join(quote_literal(v) for v in value if v is not None),
+                                    type_name)
     return "%s::%s" % (quote_literal(value), type_name)
 
 
@@ -67,12 +67,8 @@ def on_error(name, text):
     return text
 
 
-def version_number(name, text):
-    return positive_int(name, text)
-
-
 class Predictions(PgdlWrapper):
-    OPTIONS = dict(PgdlWrapper.OPTIONS, model=lambda name, text: text, version=version_number,
+    OPTIONS = dict(PgdlWrapper.OPTIONS, model=lambda name, text: text, version=positive_int,
                    source=required_table, key=lambda name, text: text,
                    features=lambda name, text: text, on_error=on_error,
                    batch_size=positive_int, top_k=positive_int)
@@ -118,8 +114,7 @@ class Predictions(PgdlWrapper):
             return plan
         model_name, source_name, version = choice
         plpy = server.plpy
-        row = catalog.model_row(model_name, version,
-                                extra=", features, feature_kind, key AS model_key")
+        row = catalog.model_row(model_name, version, extra=", features")
         table = Source(source_name, None if self.generic else self.options.get("key"))
         key = table.key
         if key is None:
@@ -262,12 +257,12 @@ class Predictions(PgdlWrapper):
 
     # -- scoring ---------------------------------------------------------------
 
-    def _scorer(self, rows, plan, segment):
-        """The scorer for this scan: built (or found) from the model rows of a
-        segment's first batch, remembered for its later batches."""
+    def _scorer(self, rows, first, plan, segment):
+        """The scorer for this scan: built (or found) from the model rows
+        (those before `first`) of a segment's first batch, remembered for its
+        later batches."""
         choice = (plan["model"], plan["version"], plan["source"])
-        parts = rows["part"]
-        models = [i for i, part in enumerate(parts) if part == 0]
+        models = range(first)
         if not models:
             scorer = self._scorers.get(choice)
             if scorer is None:
@@ -312,16 +307,14 @@ class Predictions(PgdlWrapper):
                         segment=None, rows=None, plan_state=None):
         """Scores one batch of source rows; yields it as (rows, {column:
         values}) (numpy arrays for numbers), for the columns the query reads."""
-        batch = self._score(self._scorer(rows, plan_state, segment), rows, plan_state, quals,
-                            set(columns))
-        if batch is not None:
-            yield batch.columns()
-
-    def _score(self, scorer, rows, plan, quals, wanted):
         parts = rows["part"]
         first = parts.index(1) if 1 in parts else len(parts)   # model rows come first
-        if first == len(parts):
-            return None
+        scorer = self._scorer(rows, first, plan_state, segment)
+        if first < len(parts):
+            yield self._score(scorer, rows, first, plan_state, quals, set(columns)).columns()
+
+    def _score(self, scorer, rows, first, plan, quals, wanted):
+        """The batch's source rows (from `first` on), scored."""
         keys = rows["key"][first:]
         x, good, bad = self._pack(scorer, keys, rows["features"][first:], plan)
         fixed = {"version": np.full(len(keys), scorer.model.version)}
@@ -336,14 +329,6 @@ class Predictions(PgdlWrapper):
                     fixed[name] = rows["pass_%d" % index][first:]
         return _Scored(scorer.run(x), scorer.model, len(keys), good, bad, fixed, wanted,
                        self.options.get("top_k", 3))
-
-    def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None,
-                rows=None, plan_state=None):
-        """Rows, for callers of the Multicorn API (the handler takes the columns)."""
-        for count, batch in self.execute_columns(quals, columns, segment=segment, rows=rows,
-                                                 plan_state=plan_state):
-            for position in range(count):
-                yield {name: values[position] for name, values in batch.items()}
 
     @staticmethod
     def _source_qual(quals):
@@ -368,7 +353,6 @@ class Predictions(PgdlWrapper):
         if verbose:
             pushed = self._pushed(quals, plan)
             lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
-            from pgdl.foreign.base import Segment
             lines.append("Source Query: %s" % self._data_query(quals, plan, Segment(0, 1)))
         return lines
 
