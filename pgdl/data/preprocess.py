@@ -54,6 +54,24 @@ class Source:
                             sqlstate="42703")
         return self.columns[name]
 
+    def read(self, features, label):
+        """Every row's key (ctid as text without a key column), feature
+        expression and label, as three lists."""
+        plpy = server.plpy
+        key = plpy.quote_ident(self.key) if self.key else "ctid::text"
+        cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
+                             % (key, features, plpy.quote_ident(label), self.name))
+        keys, rows, labels = [], [], []
+        while True:
+            batch = cursor.fetch(FETCH)
+            if not batch:
+                break
+            for record in batch:
+                keys.append(record["key"])
+                rows.append(record["features"])
+                labels.append(record["label"])
+        return keys, rows, labels
+
     def where(self, key):
         """Where a row is, for error messages."""
         if self.key is None:
@@ -147,18 +165,7 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
         raise PgdlError("normalizing_const must be positive, not %r" % normalizing_const,
                         sqlstate="22023")
 
-    key_expression = plpy.quote_ident(table.key) if table.key else "ctid::text"
-    cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
-                         % (key_expression, expression, plpy.quote_ident(label), table.name))
-    keys, rows, labels = [], [], []
-    while True:
-        batch = cursor.fetch(FETCH)
-        if not batch:
-            break
-        for record in batch:
-            keys.append(record["key"])
-            rows.append(record["features"])
-            labels.append(record["label"])
+    keys, rows, labels = table.read(expression, label)
 
     for name, values in ((features, rows), (label, labels)):
         if None in values:

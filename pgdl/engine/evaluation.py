@@ -11,8 +11,7 @@ import json
 
 import numpy as np
 
-from pgdl import server
-from pgdl.data.preprocess import FETCH, Source, _features
+from pgdl.data.preprocess import Source, _features
 from pgdl.engine import catalog, scoring
 from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
@@ -51,7 +50,6 @@ def _metric(metric, y_true, y_pred, task):
 
 
 def evaluate(model, source, version=None, label=None, features=None):
-    plpy = server.plpy
     row = catalog.model_row(model, version, extra=", features, label, compile_params")
     table = Source(source, None)
     label = label or row["label"]
@@ -66,18 +64,7 @@ def evaluate(model, source, version=None, label=None, features=None):
     expression, kind, _ = _features(table, names, None)
     scorer = scorer_for(row)
 
-    key = plpy.quote_ident(table.key) if table.key else "ctid::text"
-    cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
-                         % (key, expression, plpy.quote_ident(label), table.name))
-    keys, rows, labels = [], [], []
-    while True:
-        batch = cursor.fetch(FETCH)
-        if not batch:
-            break
-        for record in batch:
-            keys.append(record["key"])
-            rows.append(record["features"])
-            labels.append(record["label"])
+    keys, rows, labels = table.read(expression, label)
     if not rows:
         raise PgdlError("table %s has no rows to evaluate on" % table.name, sqlstate="22023")
     if None in labels:
