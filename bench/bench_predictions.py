@@ -82,31 +82,32 @@ def import_model(conn, name, model, input_shape, **arguments):
     return data
 
 
-def ort_ceiling(data, x):
+def batch_scorer(data):
+    """Scores an array in batches of BATCH with ONNX Runtime: class and probability."""
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
 
-    def score():
+    def score(x):
         for start in range(0, len(x), BATCH):
             out = session.run(None, {name: x[start:start + BATCH]})[0]
             out.argmax(axis=1), out.max(axis=1)
     return score
+
+
+def ort_ceiling(data, x):
+    score = batch_scorer(data)
+    return lambda: score(x)
 
 
 def client(conn, data, sql, to_inputs):
     """Fetch the feature rows with psycopg and score them here."""
-    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
+    score = batch_scorer(data)
 
-    def score():
+    def fetch_and_score():
         rows = conn.execute(sql).fetchall()
-        keys = [r[0] for r in rows]
-        x = to_inputs(rows)
-        for start in range(0, len(x), BATCH):
-            out = session.run(None, {name: x[start:start + BATCH]})[0]
-            out.argmax(axis=1), out.max(axis=1)
-        return keys
-    return score
+        score(to_inputs(rows))
+        return [r[0] for r in rows]
+    return fetch_and_score
 
 
 def fetch(conn, sql):
