@@ -362,12 +362,17 @@ def create_table(name, model, source, key=None, version=None, pass_through=None,
     """pgdl.create_predictions_table: a predictions table with columns typed for the model."""
     from pgdl.data.preprocess import _output_name
     plpy = server.plpy
-    row = catalog.model_row(model, version)
+    row = catalog.model_row(model, version, extra=", features")
     table = Source(source, key)
     if table.key is None:
         raise PgdlError("table %s has no primary key to name its rows by" % table.name,
                         hint="Name the key column: key => '...'.", sqlstate="42P10")
     key_column = table.column(table.key, "key")
+    names = [n.strip() for n in features.split(",")] if features else row["features"]
+    if not names:
+        raise PgdlError('model "%s" does not say which columns hold its features' % model,
+                        hint="Give them: features => '...'.", sqlstate="22023")
+    _features(table, names, None)       # the feature columns exist and can be features
     columns = [(table.key, key_column["type"]), ("version", "int4")]
     if row["task"] == "classification":
         class_type = row["class_type"] or "text"

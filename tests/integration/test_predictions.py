@@ -294,6 +294,8 @@ BAD_TABLES = [
      'column "nope" does not exist in table digits_test'),
     ("'d', 'digits_test', key => 'nope'", psycopg.errors.UndefinedColumn,
      'column "nope" does not exist in table digits_test'),
+    ("'d', 'digits_test', features => 'nope'", psycopg.errors.UndefinedColumn,
+     'column "nope" does not exist in table digits_test'),
 ]
 
 
