@@ -16,7 +16,8 @@ VENV_PYTHON = $(PGDL_VENV)/bin/python
 MODULE_big = pgdl
 OBJS = fdw/handler.o fdw/options.o fdw/quals.o fdw/values.o fdw/python_call.o \
        fdw/plan.o fdw/scan.o fdw/explain.o fdw/modify.o fdw/import.o \
-       fdw/functions.o fdw/source.o fdw/exchange.o fdw/columns.o
+       fdw/functions.o fdw/source.o fdw/exchange.o fdw/columns.o \
+       fdw/privilege.o fdw/depend.o
 EXTENSION = pgdl
 DATA = $(wildcard sql/pgdl--*.sql)
 PG_CPPFLAGS = -DPGDL_DEFAULT_VENV='"$(PGDL_VENV)"' -DPGDL_PYTHON_VERSION='"$(PYTHON_VERSION)"'

@@ -36,12 +36,16 @@
 #define FIELD_YA 15
 
 static void
-set_count(PgdlBatch *batch, int count, const char *column)
+set_count(PgdlBatch *batch, int64 count, const char *column)
 {
+	if (count < 0 || count > MaxAllocSize / sizeof(Datum))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("a batch cannot hold " INT64_FORMAT " rows", count)));
 	if (batch->rows >= 0 && batch->rows != count)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
-				 errmsg("column \"%s\" of a batch has %d values, not %d",
+				 errmsg("column \"%s\" of a batch has " INT64_FORMAT " values, not %d",
 						column, count, batch->rows)));
 	batch->rows = count;
 }
@@ -191,7 +195,7 @@ pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns)
 			/* the batch's row count */
 			field = GetAttributeByNum(td, FIELD_I, &isnull);
 			if (!isnull)
-				set_count(batch, (int) DatumGetInt64(field), "(rows)");
+				set_count(batch, DatumGetInt64(field), "(rows)");
 			continue;
 		}
 		name = TextDatumGetCString(field);

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "storage/shmem.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/wait_event.h"
@@ -25,10 +26,26 @@
 /* The exchange of the segment this process runs now, for Python to use. */
 static PgdlExchange *current = NULL;
 
+/*
+ * The shared area of segments slots of bytes each.  Both numbers come from
+ * Python, so they are checked here: a size that wrapped around would give
+ * segments a slot past the end of the mapping.
+ */
 Size
 pgdl_exchange_size(int segments, int64 bytes)
 {
-	return MAXALIGN(sizeof(PgdlExchange)) + (Size) segments * MAXALIGN(bytes);
+	if (segments < 1 || segments > PGDL_MAX_SEGMENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a lockstep scan cannot run %d segments", segments),
+				 errhint("Use 1 to %d segments.", PGDL_MAX_SEGMENTS)));
+	if (bytes < 1 || bytes > PGDL_MAX_EXCHANGE_SLOT)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a lockstep scan cannot share " INT64_FORMAT " bytes per segment", bytes),
+				 errdetail("The limit is " INT64_FORMAT " bytes.", PGDL_MAX_EXCHANGE_SLOT)));
+	return add_size(MAXALIGN(sizeof(PgdlExchange)),
+					mul_size((Size) segments, MAXALIGN((Size) bytes)));
 }
 
 void

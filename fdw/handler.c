@@ -33,6 +33,7 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgdl");
+	pgdl_privilege_init();
 }
 
 char *

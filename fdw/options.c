@@ -29,7 +29,6 @@
 
 #include "pgdl_fdw.h"
 
-#define PGDL_MAX_SEGMENTS 1024
 
 typedef struct PgdlOption
 {

@@ -23,6 +23,8 @@
 #include "nodes/pg_list.h"
 #include "port/atomics.h"
 
+#define PGDL_MAX_SEGMENTS 1024
+
 /* handler.c: settings */
 extern char *pgdl_venv;
 extern char *pgdl_site_packages_path(void);
@@ -80,16 +82,32 @@ extern Datum pgdl_datum_array(List *rows);
 extern Datum pgdl_text_array(List *strings);
 extern List *pgdl_column_names(TupleDesc tupdesc, List *attnums);
 
-/* source.c: rows a segment reads for its wrapper */
+/* privilege.c: pgdl's catalog writes; whose privileges sources are read with */
+typedef struct PgdlAsReader
+{
+	Oid			user;
+	int			sec_context;
+	bool		switched;
+} PgdlAsReader;
+
+extern void pgdl_privilege_init(void);
+extern void pgdl_push_catalog_path(void);
+extern Oid	pgdl_reader(void);
+extern void pgdl_as_reader_begin(PgdlAsReader *saved, Oid reader);
+extern void pgdl_as_reader_end(PgdlAsReader *saved);
+
+/* source.c: rows a segment reads for its wrapper, with its reader's privileges */
 typedef struct PgdlSource
 {
 	char	   *portal_name;
+	Oid			reader;			/* the role the query runs as */
 	long		batch_size;		/* rows of the next fetch */
 	long		max_batch;		/* batches grow by doubling up to this */
 	bool		done;
 } PgdlSource;
 
-extern PgdlSource *pgdl_source_open(const char *sql, int batch_size, int first_batch);
+extern PgdlSource *pgdl_source_open(const char *sql, int batch_size, int first_batch,
+									 Oid reader);
 extern bool pgdl_source_next(PgdlSource *source, Datum *batch);
 extern void pgdl_source_close(PgdlSource *source);
 
@@ -105,6 +123,9 @@ typedef struct PgdlBatch
 extern void pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns);
 extern bool pgdl_batch_next(PgdlBatch *batch, TupleTableSlot *slot);
 
+/* depend.c: relations named in options, pinned by OID */
+extern const char *pgdl_relation_option(const char *kind);
+
 /* exchange.c: segments in lockstep, with a shared area and a barrier */
 typedef struct PgdlExchange
 {
@@ -118,6 +139,8 @@ typedef struct PgdlExchange
 	pg_atomic_uint32 generation;
 	/* then one slot of slot_bytes per segment */
 } PgdlExchange;
+
+#define PGDL_MAX_EXCHANGE_SLOT ((int64) 4 * 1024 * 1024 * 1024)	/* bytes per segment */
 
 extern Size pgdl_exchange_size(int segments, int64 bytes);
 extern void pgdl_exchange_init(PgdlExchange *exchange, int segments, int64 bytes);
@@ -158,6 +181,7 @@ enum PgdlPrivateIndex
 typedef struct PgdlSharedScan
 {
 	pg_atomic_uint32 next_segment;
+	Oid			reader;			/* whose privileges every participant reads with */
 	/* then, for a lockstep scan, its PgdlExchange */
 } PgdlSharedScan;
 
@@ -181,6 +205,7 @@ typedef struct PgdlScanState
 	int64		exchange_bytes; /* > 0: segments run in lockstep (exchange.c) */
 	PgdlExchange *exchange;
 	ParallelContext *pcxt;		/* leader of a parallel scan */
+	Oid			reader;			/* the role source rows are read as (privilege.c) */
 	bool		exchange_checked;
 	uint32		next_segment;	/* serial scans count here */
 	PgdlSharedScan *shared;		/* parallel scans count here */

@@ -20,6 +20,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "pgdl_fdw.h"
@@ -115,6 +116,14 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	info->columnar = DatumGetBool(GetAttributeByNum(td, 8, &isnull)) && !isnull;
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
+	if (info->segments > PGDL_MAX_SEGMENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("foreign table \"%s\" asks for %d segments", get_rel_name(relid),
+						info->segments),
+				 errhint("Use 1 to %d segments.", PGDL_MAX_SEGMENTS)));
+	if (info->exchange_bytes > 0)
+		(void) pgdl_exchange_size(info->segments, info->exchange_bytes);	/* checks both */
 
 	baserel->fdw_private = info;
 	return info;

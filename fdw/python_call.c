@@ -11,6 +11,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "funcapi.h"
@@ -19,15 +21,35 @@
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "pgdl_fdw.h"
 
+/*
+ * An internal function of pgdl, in schema pgdl_internal (schema pgdl before
+ * version 0.2.0).  Found without a privilege check: nobody but pgdl may
+ * use that schema or execute those functions.
+ */
 Oid
 pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes)
 {
-	List	   *qualified = list_make2(makeString("pgdl"), makeString(pstrdup(name)));
+	Oid			namespace = get_namespace_oid("pgdl_internal", true);
+	oidvector  *args = buildoidvector(argtypes, nargs);
+	Oid			fnoid = InvalidOid;
 
-	return LookupFuncName(qualified, nargs, argtypes, false);
+	if (OidIsValid(namespace))
+		fnoid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name),
+								PointerGetDatum(args), ObjectIdGetDatum(namespace));
+	if (!OidIsValid(fnoid))
+		fnoid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name),
+								PointerGetDatum(args),
+								ObjectIdGetDatum(get_namespace_oid("pgdl", false)));
+	if (!OidIsValid(fnoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("internal function %s of pgdl is missing", name),
+				 errhint("ALTER EXTENSION pgdl UPDATE, or reinstall the extension.")));
+	return fnoid;
 }
 
 /*

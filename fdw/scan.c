@@ -45,6 +45,7 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 	state->plan_state = strVal(list_nth(plan->fdw_private, PGDL_PRIVATE_STATE));
 	state->columnar = intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_COLUMNAR));
 	state->segment = -1;
+	state->reader = pgdl_reader();
 	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
 	node->fdw_state = state;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -117,7 +118,8 @@ claim_lockstep_segment(PgdlScanState *state)
 					 errhint("Allow %d parallel workers (max_parallel_workers_per_gather), "
 							 "outside a cursor or a function that forbids parallel query.",
 							 state->segments - 1)));
-		state->exchange = palloc0(pgdl_exchange_size(1, state->exchange_bytes));
+		state->exchange = MemoryContextAllocHuge(CurrentMemoryContext,
+											 pgdl_exchange_size(1, state->exchange_bytes));
 		pgdl_exchange_init(state->exchange, 1, state->exchange_bytes);
 		pgdl_exchange_publish(state->exchange, 1);
 		return 0;
@@ -202,7 +204,7 @@ open_source(ForeignScanState *node, PgdlScanState *state)
 	first_batch = DatumGetInt32(GetAttributeByNum(td, 3, &isnull));
 	if (isnull)
 		first_batch = 0;
-	return pgdl_source_open(TextDatumGetCString(sql), batch_size, first_batch);
+	return pgdl_source_open(TextDatumGetCString(sql), batch_size, first_batch, state->reader);
 }
 
 /*
@@ -370,7 +372,7 @@ pgdlEstimateDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt)
 	Size		size = MAXALIGN(sizeof(PgdlSharedScan));
 
 	if (state->exchange_bytes > 0)
-		size += pgdl_exchange_size(state->segments, state->exchange_bytes);
+		size = add_size(size, pgdl_exchange_size(state->segments, state->exchange_bytes));
 	return size;
 }
 
@@ -382,6 +384,7 @@ pgdlInitializeDSMForeignScan(ForeignScanState *node, ParallelContext *pcxt, void
 	state->shared = coordinate;
 	state->pcxt = pcxt;
 	pg_atomic_init_u32(&state->shared->next_segment, 0);
+	state->shared->reader = state->reader;
 	state->exchange = exchange_of(state, coordinate);
 	if (state->exchange)
 		pgdl_exchange_init(state->exchange, state->segments, state->exchange_bytes);
@@ -403,5 +406,6 @@ pgdlInitializeWorkerForeignScan(ForeignScanState *node, shm_toc *toc, void *coor
 	PgdlScanState *state = node->fdw_state;
 
 	state->shared = coordinate;
+	state->reader = state->shared->reader;
 	state->exchange = exchange_of(state, coordinate);
 }

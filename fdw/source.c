@@ -6,7 +6,8 @@
  * rows to score) names them with a query per segment (its source()).  In a
  * parallel worker PL/Python cannot run SQL: plpy.execute opens a
  * subtransaction, which parallel mode forbids.  So the handler runs the
- * query itself, through SPI as the user who queries, and hands the rows to
+ * query itself, through SPI as the user who queries (or, in a scan that
+ * pgdl runs in a privileged section, as the user it acts for), and hands the rows to
  * Python in batches: one pgdl.datum per column, holding an array of that
  * column's values.  Batches may start small and double (a LIMIT above the
  * scan then stops it before the wrapper worked through big batches).
@@ -23,13 +24,16 @@
 #include "pgdl_fdw.h"
 
 PgdlSource *
-pgdl_source_open(const char *sql, int batch_size, int first_batch)
+pgdl_source_open(const char *sql, int batch_size, int first_batch, Oid reader)
 {
 	PgdlSource *source = palloc0(sizeof(PgdlSource));
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan;
 	Portal		portal;
+	PgdlAsReader saved;
 
+	source->reader = reader;
+	pgdl_as_reader_begin(&saved, reader);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	plan = SPI_prepare(sql, 0, NULL);
@@ -41,6 +45,7 @@ pgdl_source_open(const char *sql, int batch_size, int first_batch)
 	source->batch_size = (first_batch > 0 && batch_size > 0) ? Min(first_batch, batch_size)
 		: source->max_batch;
 	SPI_finish();
+	pgdl_as_reader_end(&saved);
 	return source;
 }
 
@@ -53,9 +58,11 @@ pgdl_source_next(PgdlSource *source, Datum *batch)
 	SPITupleTable *tuptable;
 	uint64		count;
 	List	   *columns = NIL;
+	PgdlAsReader saved;
 
 	if (source->done)
 		return false;
+	pgdl_as_reader_begin(&saved, source->reader);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_find(source->portal_name);
@@ -71,6 +78,7 @@ pgdl_source_next(PgdlSource *source, Datum *batch)
 	if (count == 0)
 	{
 		SPI_finish();
+		pgdl_as_reader_end(&saved);
 		return false;
 	}
 
@@ -106,6 +114,7 @@ pgdl_source_next(PgdlSource *source, Datum *batch)
 	}
 	SPI_freetuptable(tuptable);
 	SPI_finish();
+	pgdl_as_reader_end(&saved);
 	*batch = pgdl_datum_array(columns);
 	return true;
 }
@@ -114,15 +123,18 @@ void
 pgdl_source_close(PgdlSource *source)
 {
 	Portal		portal;
+	PgdlAsReader saved;
 
 	if (source == NULL)
 		return;
+	pgdl_as_reader_begin(&saved, source->reader);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_find(source->portal_name);
 	if (portal)
 		SPI_cursor_close(portal);
 	SPI_finish();
+	pgdl_as_reader_end(&saved);
 	pfree(source->portal_name);
 	pfree(source);
 }

@@ -1,0 +1,134 @@
+/*
+ * depend.c
+ *		Relations that options of pgdl tables name, pinned by OID.
+ *
+ * A predictions table reads its `source`, a buffers table its `packed`
+ * table.  Stored as the user typed them, such names would be looked up
+ * through the search_path of whoever queries the table later, who could
+ * then be handed another table.  So when a pgdl table is created or
+ * altered, an event trigger (pgdl_internal.pin_relations) resolves the name
+ * once, with the search_path of the role that creates the table, rewrites
+ * the option schema-qualified, and records a dependency: DROP of the named
+ * relation then refuses without CASCADE, and pg_dump restores it first.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+
+#include "pgdl_fdw.h"
+
+/* The option of a table kind that names a relation, or NULL. */
+const char *
+pgdl_relation_option(const char *kind)
+{
+	if (kind == NULL)
+		return NULL;
+	if (strcmp(kind, "predictions") == 0)
+		return "source";
+	if (strcmp(kind, "buffers") == 0)
+		return "packed";
+	return NULL;
+}
+
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+static void
+pin(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+	ForeignServer *server = GetForeignServer(table->serverid);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+	const char *option;
+	char	   *name;
+	Oid			named;
+	char	   *qualified;
+	ObjectAddress dependent;
+	ObjectAddress referenced;
+	AclResult	aclresult;
+
+	if (strcmp(fdw->fdwname, "pgdl_fdw") != 0)
+		return;
+	deleteDependencyRecordsForClass(RelationRelationId, relid, RelationRelationId,
+									DEPENDENCY_NORMAL);
+	option = pgdl_relation_option(pgdl_option_value(table->options, "kind"));
+	name = option ? pgdl_option_value(table->options, option) : NULL;
+	if (name == NULL)
+		return;
+
+	named = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)),
+							 NoLock, false);
+	/* as for a view: naming a relation takes the right to read it */
+	aclresult = pg_class_aclcheck(named, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(named)),
+					   get_rel_name(named));
+
+	qualified = qualified_name(named);
+	if (strcmp(qualified, name) != 0)
+	{
+		/* fires this trigger again, which then finds the name qualified */
+		if (SPI_execute(psprintf("ALTER FOREIGN TABLE %s OPTIONS (SET %s %s)",
+								 qualified_name(relid), quote_identifier(option),
+								 quote_literal_cstr(qualified)), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not qualify option \"%s\" of foreign table %s", option,
+				 qualified_name(relid));
+		CommandCounterIncrement();
+	}
+	ObjectAddressSet(dependent, RelationRelationId, relid);
+	ObjectAddressSet(referenced, RelationRelationId, named);
+	recordDependencyOn(&dependent, &referenced, DEPENDENCY_NORMAL);
+}
+
+PG_FUNCTION_INFO_V1(pgdl_pin_relations);
+
+Datum
+pgdl_pin_relations(PG_FUNCTION_ARGS)
+{
+	List	   *tables = NIL;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("pgdl_internal.pin_relations() runs only as an event trigger")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands() "
+					"WHERE object_type = 'foreign table'", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the foreign tables of the command");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		oid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			tables = lappend_oid(tables, DatumGetObjectId(oid));
+	}
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) == RELKIND_FOREIGN_TABLE)
+			pin(relid);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
