@@ -17,11 +17,15 @@ from decimal import Decimal
 
 from pgdl import batches, exchange, interrupts, server
 from pgdl.errors import PgdlError, invalid_option
+from pgdl.privilege import catalog_path
 
 # A pgdl.datum row holds its value in exactly one of these slots.
 _VALUE_SLOTS = ("i", "f", "n", "b", "t", "y", "ia", "fa", "na", "ba", "ta", "ya")
 
-_instances = {}
+# Wrapper instances by table definition, the most recently used last; an
+# ALTER makes a new definition, so the old one ages out.
+_instances = OrderedDict()
+INSTANCES = 64
 _pending_error = None
 
 
@@ -81,6 +85,8 @@ class _Table:
                 options=column["options"]))
             for column in definition["columns"])
         cls = _wrapper_class(definition["wrapper"], options, self.name)
+        # pgdl's own kinds run their SQL with the catalog search path
+        self.own = definition["wrapper"] is None
         self.segmented = callable(getattr(cls, "get_segments", None))
         self.has_source = callable(getattr(cls, "source", None))
         self.lockstep = callable(getattr(cls, "exchange_bytes", None))
@@ -146,7 +152,24 @@ def _table(tabledef):
     table = _instances.get(tabledef)
     if table is None:
         table = _instances[tabledef] = _Table(tabledef)
+        while len(_instances) > INSTANCES:
+            _instances.popitem(last=False)
+    else:
+        _instances.move_to_end(tabledef)
     return table
+
+
+def _sections(table):
+    """The search path an own kind's SQL runs with (pgdl.privilege)."""
+    return catalog_path() if table.own else _NoSection()
+
+
+class _NoSection:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def _boundary(function):
@@ -174,10 +197,12 @@ def plan(tabledef, quals, columns):
     """rows, width, segments and parallel safety for the planner."""
     table = _table(tabledef)
     quals = _quals(quals)
-    rows, width = table.fdw.get_rel_size(quals, list(columns))
-    segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
-    exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) if table.lockstep else 0
-    state = table.fdw.plan_state(quals, list(columns)) if table.planned else None
+    with _sections(table):
+        rows, width = table.fdw.get_rel_size(quals, list(columns))
+        segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
+        exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) \
+            if table.lockstep else 0
+        state = table.fdw.plan_state(quals, list(columns)) if table.planned else None
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
             "parallel_safe": table.parallel_safe, "has_source": table.has_source,
             "exchange_bytes": max(exchange_bytes, 0),
@@ -282,8 +307,9 @@ def scan_columns(tabledef, quals, columns, segment, segments, state=None, rows=N
 @_boundary
 def explain(tabledef, quals, columns, verbose, state=None):
     table = _table(tabledef)
-    lines = table.fdw.explain(_quals(quals), list(columns), verbose=verbose,
-                              **table.state_kwargs(state))
+    with _sections(table):
+        lines = table.fdw.explain(_quals(quals), list(columns), verbose=verbose,
+                                  **table.state_kwargs(state))
     return [str(line) for line in lines or ()]
 
 
@@ -292,7 +318,8 @@ def insert(tabledef, values):
     """insert() of the wrapper; the row it returns is what RETURNING shows."""
     table = _table(tabledef)
     row = {datum["name"]: _value(datum) for datum in values}
-    returned = table.fdw.insert(row)
+    with _sections(table):
+        returned = table.fdw.insert(row)
     return [table.row(returned)] if returned is not None else []
 
 
@@ -300,6 +327,10 @@ def insert(tabledef, values):
 def validate(kind, options):
     from pgdl import foreign
     pairs = dict(zip(options[0::2], options[1::2]))
+    if kind in foreign.INTERNAL_KINDS and not server.plpy.execute(
+            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user")[0]["rolsuper"]:
+        raise invalid_option('kind "%s" is pgdl\'s own' % kind,
+                             hint="Use pgdl.%s." % kind if kind == "model_training" else None)
     foreign.kind_class(kind, "being defined").validate_options(pairs)
 
 
@@ -315,26 +346,45 @@ def import_schema(server_name, wrapper, server_options, remote_schema, local_sch
     return [definition.to_statement(local_schema, server_name) for definition in definitions]
 
 
-def _forward(module, function):
-    """A dispatcher entry that calls module.function, imported on first use."""
+def _forward(module, function, sql_name, required=()):
+    """A dispatcher entry for SQL function pgdl.<sql_name>: calls
+    module.function (imported on first use) with the catalog search path,
+    after checking that the arguments at positions `required` are not NULL."""
     def call(*args):
-        return getattr(importlib.import_module(module), function)(*args)
+        for position, name in required:
+            if args[position] is None:
+                raise PgdlError("pgdl.%s needs %s, not NULL" % (sql_name, name),
+                                sqlstate="22004")
+        with catalog_path():
+            return getattr(importlib.import_module(module), function)(*args)
     call.__name__ = function
     return _boundary(call)
 
 
-preprocess = _forward("pgdl.data.preprocess", "preprocess")
-load_dataset = _forward("pgdl.data.load", "load_dataset")
-create_predictions_table = _forward("pgdl.foreign.predictions", "create_table")
-import_onnx = _forward("pgdl.engine.importing", "import_onnx")
-evaluate = _forward("pgdl.engine.evaluation", "evaluate")
+preprocess = _forward("pgdl.data.preprocess", "preprocess", "preprocess",
+                      [(0, "a source table"), (1, "an output table"), (2, "features"),
+                       (3, "a label column")])
+load_dataset = _forward("pgdl.data.load", "load_dataset", "load_dataset",
+                        [(0, "a data set name"), (1, "a target table")])
+create_predictions_table = _forward("pgdl.foreign.predictions", "create_table",
+                                    "create_predictions_table",
+                                    [(0, "a table name"), (1, "a model"), (2, "a source table")])
+import_onnx = _forward("pgdl.engine.importing", "import_onnx", "import_onnx",
+                       [(0, "a model name"), (1, "the ONNX bytes")])
+evaluate = _forward("pgdl.engine.evaluation", "evaluate", "evaluate",
+                    [(0, "a model"), (1, "a source table")])
+share_model = _forward("pgdl.engine.registry", "share_model", "share_model", [(0, "a model")])
+unshare_model = _forward("pgdl.engine.registry", "unshare_model", "unshare_model",
+                         [(0, "a model")])
+drop_model = _forward("pgdl.engine.registry", "drop_model", "drop_model", [(0, "a model")])
 
 
 @_boundary
 def check_architecture(row):
     """Validates a pgdl.architectures row and fills in what the model says."""
     from pgdl.engine.architecture import check
-    description = check(row)
+    with catalog_path():
+        description = check(row)
     row["input_shape"] = description.input_shape
     row["output_shape"] = description.output_shape
     row["parameters"] = description.parameters

@@ -24,12 +24,7 @@ wrappers see the same Segment(index, count).
 """
 
 
-def quote_ident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def quote_literal(value):
-    return "'%s'" % str(value).replace("'", "''")
+from pgdl.sql import ident as quote_ident, literal as quote_literal
 
 
 def foreign_table(name, columns, options, server="pgdl"):

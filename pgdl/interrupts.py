@@ -8,7 +8,9 @@ engine call it.  For any other Python code, `guard()` runs a watcher thread
 that raises `Interrupted` asynchronously in the backend's thread within a
 fraction of a second of a cancel, as long as that code returns to the
 interpreter now and then.  The dispatcher then ends the call and the C
-handler raises PostgreSQL's own cancel error.
+handler raises PostgreSQL's own cancel error.  Native code that holds no
+GIL-bound Python (an ONNX Runtime run) registers its RunOptions with
+`stopping()`, and the watcher sets their terminate flag as well.
 """
 
 import ctypes
@@ -64,6 +66,7 @@ class _Watcher:
         self.target = None      # thread id of the guarded backend thread
         self.fired = False
         self.thread = None
+        self.runs = []          # RunOptions of native runs to terminate
 
     def run(self):
         while True:
@@ -71,6 +74,8 @@ class _Watcher:
             if not pending():
                 continue
             with self.lock:
+                for options in self.runs:
+                    options.terminate = True
                 if self.target is not None and not self.fired:
                     self.fired = True
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(
@@ -121,3 +126,22 @@ class _Guard:
 
 _watcher = _Watcher()
 guard = _watcher.guard
+
+
+class stopping:
+    """While entered, a cancel sets options.terminate (ONNX Runtime's
+    RunOptions), which stops a run between two of its operators."""
+
+    def __init__(self, options):
+        self.options = options
+
+    def __enter__(self):
+        check()
+        with _watcher.lock:
+            _watcher.runs.append(self.options)
+        return self
+
+    def __exit__(self, *exc):
+        with _watcher.lock:
+            _watcher.runs.remove(self.options)
+        return False

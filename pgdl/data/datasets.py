@@ -34,16 +34,58 @@ def mnist():
     return images.astype(np.uint8).reshape(-1, 28, 28, 1), labels.astype(np.int32)
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Reads the pickles of CIFAR-10's batch format and nothing else.
+
+    A pickle can name any importable callable and run it.  A batch file
+    holds a dict of bytes, lists, numbers and one uint8 numpy array, so the
+    only callables admitted are the ones that rebuild such an array (and the
+    codec that Python 3's protocol-2 pickles use for bytes)."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise PgdlError('file "%s" is not a CIFAR-10 batch: it names %s.%s'
+                            % (self.path, module, name),
+                            hint="A batch file holds only a dict of bytes, lists and a uint8 "
+                                 "array; pgdl reads nothing else from a pickle.",
+                            sqlstate="22P04")
+        return super().find_class(module, name)
+
+
+def _unpickle_batch(path):
+    with open(path, "rb") as handle:
+        unpickler = _BatchUnpickler(handle, encoding="bytes")
+        unpickler.path = path
+        try:
+            batch = unpickler.load()
+        except PgdlError:
+            raise
+        except Exception as exc:
+            raise PgdlError('file "%s" is not a CIFAR-10 batch: %s' % (path, exc),
+                            sqlstate="22P04")
+    if not isinstance(batch, dict):
+        raise PgdlError('file "%s" is not a CIFAR-10 batch: it holds a %s, not a dict'
+                        % (path, type(batch).__name__), sqlstate="22P04")
+    return batch
+
+
 def read_cifar_batch(path):
     """One CIFAR-10 python batch file: (images (N, 32, 32, 3) uint8, labels)."""
-    with open(path, "rb") as handle:
-        batch = pickle.load(handle, encoding="bytes")
+    batch = _unpickle_batch(path)
     data = batch.get(b"data", batch.get("data"))
     labels = batch.get(b"labels", batch.get("labels"))
     if data is None or labels is None:
         raise PgdlError('file "%s" is not a CIFAR-10 batch: it has no data and labels' % path,
                         sqlstate="22P04")
-    data = np.asarray(data, dtype=np.uint8)
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+        raise PgdlError('file "%s" is not a CIFAR-10 batch: data is not a uint8 array' % path,
+                        sqlstate="22P04")
+    if not isinstance(labels, list) or not all(isinstance(v, int) for v in labels):
+        raise PgdlError('file "%s" is not a CIFAR-10 batch: labels are not a list of integers'
+                        % path, sqlstate="22P04")
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise PgdlError('file "%s" is not a CIFAR-10 batch: data has shape %s for %d labels'
                         % (path, data.shape, len(labels)), sqlstate="22P04")
@@ -71,6 +113,11 @@ def cifar10(path):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+# Image formats PIL reads in-process; others (EPS, for one) hand the file
+# to outside programs.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+
+
 def images(path, size=None):
     """A folder of images, one sub-folder per class; labels index the sorted
     class names.  Images are resized to size (h, w) if given, else must agree."""
@@ -81,7 +128,13 @@ def images(path, size=None):
     arrays, labels = [], []
     for index, name in enumerate(classes):
         for file in sorted(os.listdir(os.path.join(path, name))):
-            with Image.open(os.path.join(path, name, file)) as image:
+            try:
+                opened = Image.open(os.path.join(path, name, file), formats=IMAGE_FORMATS)
+            except (OSError, Image.DecompressionBombError) as exc:
+                raise PgdlError('file "%s" is not an image pgdl reads: %s'
+                                % (os.path.join(path, name, file), exc),
+                                hint="Formats: %s." % ", ".join(IMAGE_FORMATS), sqlstate="22P04")
+            with opened as image:
                 image = image.convert("RGB")
                 if size:
                     image = image.resize((size[1], size[0]))

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from pgdl import server
+from pgdl import names, server, sql
 from pgdl.data import datasets
 from pgdl.errors import PgdlError
+from pgdl.privilege import user_path
 
 CHUNK = 5000
 
@@ -18,8 +19,7 @@ def _may_read_files():
 
 def _create(name, images, labels, description):
     plpy = server.plpy
-    parts = plpy.execute("SELECT parse_ident(%s) AS parts" % plpy.quote_literal(name))[0]["parts"]
-    target = ".".join(plpy.quote_ident(part) for part in parts)
+    target = names.new_relation(name, "table")
     plpy.execute("CREATE TABLE %s (id int4 PRIMARY KEY, image bytea NOT NULL, "
                  "label int4 NOT NULL)" % target)
     plpy.execute("COMMENT ON TABLE %s IS %s" % (target, plpy.quote_literal(description)))
@@ -31,10 +31,14 @@ def _create(name, images, labels, description):
         plpy.execute(insert, [list(range(start + 1, stop + 1)),
                               [row.tobytes() for row in flat[start:stop]],
                               labels[start:stop].tolist()])
-    return {"table_name": target, "rows": len(images), "image_shape": list(images.shape[1:])}
+    with user_path():       # the name as the user writes it
+        shown = plpy.execute("SELECT %s::regclass::text AS name" % sql.literal(target))[0]["name"]
+    return {"table_name": shown, "rows": len(images), "image_shape": list(images.shape[1:])}
 
 
 def load_dataset(name, target, path=None, test_fraction=None, seed=0):
+    if target is None:
+        raise PgdlError("pgdl.load_dataset needs a target table name, not NULL", sqlstate="22004")
     if name not in datasets.NAMES:
         raise PgdlError('unknown data set "%s"' % name,
                         hint="Data sets: %s." % ", ".join(datasets.NAMES), sqlstate="22023")

@@ -10,10 +10,11 @@ import os
 
 import numpy as np
 
-from pgdl import server
+from pgdl import names, server, sql
 from pgdl.data import packing
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
+from pgdl.privilege import privileged, user_path
 
 ARRAY_ELEMENTS = {"int2", "int4", "int8", "float4", "float8"}
 NUMERIC = ARRAY_ELEMENTS | {"numeric"}
@@ -25,11 +26,10 @@ class Source:
 
     def __init__(self, name, key):
         plpy = server.plpy
-        row = plpy.execute("SELECT to_regclass(%s)::oid AS oid" % plpy.quote_literal(name))[0]
-        if row["oid"] is None:
-            raise PgdlError('table "%s" does not exist' % name, sqlstate="42P01")
-        self.oid = row["oid"]
-        self.name = plpy.execute("SELECT %d::regclass::text AS name" % self.oid)[0]["name"]
+        found = names.relation(name)
+        self.oid = found.oid
+        self.name = found.name              # for messages
+        self.qualified = found.qualified    # for SQL, whatever the search_path
         self.columns = {
             r["attname"]: r for r in plpy.execute(
                 """SELECT a.attname, t.typname, e.typname AS element,
@@ -60,7 +60,7 @@ class Source:
         plpy = server.plpy
         key = plpy.quote_ident(self.key) if self.key else "ctid::text"
         cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
-                             % (key, features, plpy.quote_ident(label), self.name))
+                             % (key, features, plpy.quote_ident(label), self.qualified))
         keys, rows, labels = [], [], []
         while True:
             batch = cursor.fetch(FETCH)
@@ -115,24 +115,12 @@ def _array_shape(row):
 
 
 def _summary_of(name):
-    plpy = server.plpy
-    rows = plpy.execute("SELECT * FROM pgdl.packed WHERE output = to_regclass(%s)"
-                        % plpy.quote_literal(name))
+    found = names.relation(name, "packed table")
+    rows = server.plpy.execute("SELECT * FROM pgdl.packed WHERE output = %d" % found.oid)
     if not rows:
         raise PgdlError('"%s" is not a packed table' % name,
                         hint="Pack it with pgdl.preprocess first.", sqlstate="42P01")
     return rows[0]
-
-
-def _output_name(output):
-    plpy = server.plpy
-    exists = plpy.execute("SELECT to_regclass(%s) AS oid"
-                          % plpy.quote_literal(output))[0]["oid"]
-    if exists is not None:
-        raise PgdlError('relation "%s" already exists' % output,
-                        hint="Drop it, or name another output table.", sqlstate="42P07")
-    parts = plpy.execute("SELECT parse_ident(%s) AS parts" % plpy.quote_literal(output))[0]
-    return ".".join(plpy.quote_ident(part) for part in parts["parts"])
 
 
 def preprocess(source, output, features, label, key=None, buffer_size=None, segments=None,
@@ -143,12 +131,19 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
                         ("num_classes", num_classes)):
         if value is not None and value < 1:
             raise PgdlError("%s must be at least 1, not %d" % (name, value), sqlstate="22023")
+    if features is None or label is None:
+        raise PgdlError("pgdl.preprocess needs the %s column, not NULL"
+                        % ("features" if features is None else "label"), sqlstate="22004")
+    if feature_shape is not None and (not feature_shape or None in feature_shape or
+                                      any(d < 1 for d in feature_shape)):
+        raise PgdlError("feature_shape %s must have dimensions of at least 1"
+                        % list(feature_shape), sqlstate="22023")
     table = Source(source, key)
     training = _summary_of(validation_of) if validation_of else None
     label_column = table.column(label, "label")
     expression, kind, shape = _features(table, [n.strip() for n in features.split(",")],
                                         feature_shape)
-    target = _output_name(output)
+    target = names.new_relation(output, "packed table")
 
     if task is None:
         task = training["task"] if training else (
@@ -271,14 +266,15 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
         "rows_per_segment": rows_per_segment, "buffers_per_segment": buffers_per_segment,
         "total_rows": len(rows), "seed": seed, "validation_of": validation_of,
     }
-    plpy.execute("DELETE FROM pgdl.packed WHERE output = %s::regclass" % plpy.quote_literal(target))
-    record = plpy.prepare(
-        "INSERT INTO pgdl.packed SELECT * FROM json_populate_record(NULL::pgdl.packed, $1) "
-        "RETURNING *", ["json"])
-    summary["output"] = target
-    now = plpy.execute("SELECT current_user AS owner, now()::text AS created")[0]
-    summary.update(now)
-    return list(plpy.execute(record, [json.dumps(summary)]))
+    summary["output"] = plpy.execute("SELECT %s::regclass::oid AS oid" % sql.literal(target))[0]["oid"]
+    summary.update(plpy.execute("SELECT current_user AS owner, now()::text AS created")[0])
+    with privileged():
+        plpy.execute(plpy.prepare(
+            "INSERT INTO pgdl.packed SELECT * FROM json_populate_record(NULL::pgdl.packed, $1)",
+            ["json"]), [json.dumps(summary)])
+    with user_path():       # names as the user writes them
+        return list(plpy.execute("SELECT * FROM pgdl.packed WHERE output = %d"
+                                 % summary["output"]))
 
 
 def _typed(class_values, labels):

@@ -17,14 +17,46 @@ class Description:
     tensors: list            # shapes of model.get_weights(), in order
 
 
+# Keras rebuilds objects from the modules and classes a config names, and
+# runs the Python code of Lambda layers.  pgdl admits Keras's own classes
+# only, and no code: a config is data.
+CODE_CLASSES = {"Lambda", "__lambda__", "function_type"}
+
+
+def check_config(config, what):
+    """Refuses a Keras config (parsed JSON) that names anything but Keras's
+    own classes, or carries code."""
+    if isinstance(config, dict):
+        module = config.get("module")
+        if module is not None and not (isinstance(module, str) and
+                                       (module == "keras" or module.startswith("keras."))):
+            raise PgdlError("%s names module %s; pgdl builds Keras's own classes only"
+                            % (what, json.dumps(module)), sqlstate="22023")
+        if config.get("registered_name") not in (None, config.get("class_name")):
+            raise PgdlError("%s names registered object %s; pgdl builds Keras's own classes "
+                            "only" % (what, json.dumps(config.get("registered_name"))),
+                            sqlstate="22023")
+        if config.get("class_name") in CODE_CLASSES:
+            raise PgdlError("%s holds a %s, which carries Python code" %
+                            (what, config.get("class_name")),
+                            hint="Use Keras's own layers; pgdl runs no code from a model.",
+                            sqlstate="22023")
+        for value in config.values():
+            check_config(value, what)
+    elif isinstance(config, list):
+        for value in config:
+            check_config(value, what)
+
+
 def build(name, keras_json):
     """The Keras model the JSON describes; a PgdlError naming the
-    architecture when it does not parse or does not build."""
+    architecture when it does not parse, carries code, or does not build."""
     try:
-        json.loads(keras_json)
+        config = json.loads(keras_json)
     except (TypeError, ValueError) as exc:
         raise PgdlError('keras_json of architecture "%s" is not JSON: %s' % (name, exc),
                         hint="Store what model.to_json() returns.", sqlstate="22P02")
+    check_config(config, 'keras_json of architecture "%s"' % name)
     try:
         model = keras().models.model_from_json(keras_json)
     except Exception as exc:    # Keras raises many kinds for a bad config

@@ -27,7 +27,7 @@ def scorer_for(row):
     found = scoring.cached(key)
     if found is None:
         found = scoring.remember(key, scoring.Scorer(
-            model, catalog.onnx_bytes(model.model, model.version), key[-1]))
+            model, catalog.onnx_bytes(model.owner, model.model, model.version), key[-1]))
     return found
 
 

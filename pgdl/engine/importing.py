@@ -1,40 +1,52 @@
 """pgdl.import_onnx: an ONNX model from elsewhere as a new version of a model.
 
-The bytes must load in ONNX Runtime; the input shape (without the batch
-dimension) comes from the ONNX input unless given, and must be static; the
-output must have one value per class (or one value: regression).
+The bytes must hold the whole model (no external data, no file-backed
+nodes), must not loop as often as their input asks (Loop, Scan), and must
+load in ONNX Runtime; the input shape (without the batch dimension) comes
+from the ONNX input unless given, and must be static; the output must have
+one value per class (or one value: regression).  The class type, if given,
+must name a type, stored as PostgreSQL writes it.
 """
 
 import json
 
 import numpy as np
 
-from pgdl import server
-from pgdl.engine import scoring
-from pgdl.engine.training import store_onnx
+from pgdl.engine import catalog, onnx_check, registry, scoring
 from pgdl.errors import PgdlError
+from pgdl.privilege import acting_role, user_path
 
 
 def _error(message, hint=None):
     return PgdlError(message, hint=hint, sqlstate="22023")
 
 
-def _class_type(class_values):
-    try:
-        [int(v) for v in class_values]
-        return "integer"
-    except ValueError:
-        return "text"
+def _class_type(class_values, given):
+    """The type of the class column, as format_type writes it."""
+    if given is None:
+        try:
+            [int(v) for v in class_values]
+            return "integer"
+        except ValueError:
+            return "text"
+    found = catalog.type_name(given, user_path)
+    if found is None:
+        raise _error('class_type "%s" is not a type' % given,
+                     hint="Name a type, such as integer or text.")
+    return found
 
 
 def import_onnx(model, data, class_values=None, input_shape=None, features=None,
                 normalizing_const=None, feature_mean=None, feature_std=None, softmax=False,
                 class_type=None):
-    plpy = server.plpy
     if not model:
         raise PgdlError("a model needs a name", sqlstate="23502")
     if data is None:
         raise PgdlError("no ONNX bytes given", sqlstate="22004")
+    data = bytes(data)
+    proto = onnx_check.parse(data)
+    onnx_check.check_self_contained(proto)
+    onnx_check.check_bounded(proto)
     session = scoring.session(data)
     inputs, outputs = session.get_inputs(), session.get_outputs()
     if len(inputs) != 1:
@@ -46,6 +58,8 @@ def import_onnx(model, data, class_values=None, input_shape=None, features=None,
                          % (inputs[0].name, inputs[0].shape), hint="Give input_shape.")
         input_shape = declared
     input_shape = [int(d) for d in input_shape]
+    if not input_shape or any(d < 1 for d in input_shape):
+        raise _error("input_shape %s must have dimensions of at least 1" % input_shape)
     if len(declared) != len(input_shape) or any(
             isinstance(d, int) and d != s for d, s in zip(declared, input_shape)):
         raise _error("input_shape %s does not fit the ONNX input %s of shape %s"
@@ -67,37 +81,29 @@ def import_onnx(model, data, class_values=None, input_shape=None, features=None,
         raise _error("%d feature columns for an input of %d values" % (len(features), size))
 
     # one batch of zeros tells the output size, whatever the output's declared shape
-    probe = scoring.Scorer(scoring.Model(model, 0, "", "regression", None, None, input_shape,
-                                         "none"), data)
+    probe = scoring.Scorer(scoring.Model(model, 0, None, "", "regression", None, None,
+                                         input_shape, "none"), data)
     width = probe.run(np.zeros((1, size), np.float32)).shape[1]
     if class_values is not None:
         if len(class_values) != width:
             raise _error("%d class values for a model with %d outputs of %s"
                          % (len(class_values), width, outputs[0].name))
         task = "classification"
-        class_type = class_type or _class_type(class_values)
+        class_type = _class_type(class_values, class_type)
     elif width != 1:
         raise _error("the model has %d outputs: give its class_values, or import a regression "
                      "model with one output" % width)
     else:
         task, class_type = "regression", None
 
-    import onnx
-    proto = onnx.load_from_string(bytes(data))
     parameters = int(sum(np.prod(t.dims) for t in proto.graph.initializer))
-    version = plpy.execute(
-        "SELECT coalesce(max(version), 0) + 1 AS v FROM pgdl.models WHERE model = %s"
-        % plpy.quote_literal(model))[0]["v"]
-    insert = plpy.prepare(
-        """INSERT INTO pgdl.models (model, version, origin, task, class_values, class_type,
-           feature_shape, features, normalization, normalizing_const, feature_mean,
-           feature_std, apply_softmax, parameters, metrics)
-           VALUES ($1, $2, 'import', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)""",
-        ["text", "int4", "text", "text[]", "text", "int4[]", "text[]", "text", "float8", "real[]",
-         "real[]", "bool", "int8", "jsonb"])
-    plpy.execute(insert, [model, version, task, class_values, class_type, input_shape, features,
-                          normalization, normalizing_const, feature_mean, feature_std,
-                          bool(softmax), parameters,
-                          json.dumps({"producer": proto.producer_name or None})])
-    store_onnx(model, version, bytes(data))
+    owner = acting_role()
+    version = registry.next_version(owner, model)
+    registry.add_version({
+        "owner": owner, "model": model, "version": version, "origin": "import", "task": task,
+        "class_values": class_values, "class_type": class_type, "feature_shape": input_shape,
+        "features": features, "normalization": normalization,
+        "normalizing_const": normalizing_const, "feature_mean": feature_mean,
+        "feature_std": feature_std, "apply_softmax": bool(softmax), "parameters": parameters,
+        "metrics": json.dumps({"producer": proto.producer_name or None})}, data)
     return version

@@ -7,7 +7,13 @@ the Cython kernel, runs the ONNX session in batches and returns float32
 outputs.  Scorers live in a small per-process cache keyed by model,
 version and creation time, so the next query in the same backend reuses
 the session; the key also holds the session's thread count, which depends
-on how many segments share the CPUs.
+on how many segments share the CPUs.  The cache is bounded by count and by
+the models' bytes; a session that leaves it takes its memory with it.
+
+Sessions are built from bytes that must hold every tensor themselves
+(pgdl.engine.onnx_check), and every run can be stopped: a cancel,
+statement_timeout or terminate request sets RunOptions.terminate
+(pgdl.interrupts), so scoring ends within a fraction of a second.
 """
 
 import os
@@ -16,12 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pgdl import kernels
+from pgdl import interrupts, kernels
 from pgdl.data.packing import Normalization
+from pgdl.engine import onnx_check
 from pgdl.engine.keras_loader import gpu_count
 from pgdl.errors import PgdlError
 
 CACHE_SIZE = 8
+CACHE_BYTES = 1 << 30       # of ONNX bytes behind the cached sessions
 INTEGER_TYPES = {"smallint", "integer", "bigint", "int2", "int4", "int8"}
 
 
@@ -31,6 +39,7 @@ class Model:
 
     model: str
     version: int
+    owner: str
     created: str
     task: str
     class_values: list
@@ -48,7 +57,7 @@ class Model:
 
     @property
     def key(self):
-        return (self.model, self.version, str(self.created))
+        return (self.owner, self.model, self.version, str(self.created))
 
     @property
     def size(self):
@@ -85,10 +94,13 @@ def provider_names(segment=0):
 
 
 def session(data, threads=None, segment=0):
-    """An ONNX Runtime session on the model's bytes; PgdlError if they do not load."""
+    """An ONNX Runtime session on the model's bytes; PgdlError if they do not
+    load, or if they refer to anything outside themselves."""
     import onnxruntime
+    onnx_check.check_self_contained(onnx_check.parse(data))
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    options.add_session_config_entry("session.load_model_format", "ONNX")
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -107,6 +119,7 @@ class Scorer:
 
     def __init__(self, model, data, threads=None, segment=0):
         self.model = model
+        self.bytes = len(data)
         self.session = session(data, threads, segment)
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
@@ -123,13 +136,26 @@ class Scorer:
         """Packed rows -> outputs (rows, outputs), float32."""
         x = x.reshape([len(x)] + list(self.model.feature_shape))
         step = self.fixed_batch or len(x) or 1
-        outputs = [self.session.run(None, {self.input_name: x[i:i + step]})[0]
-                   for i in range(0, len(x), step)] or [np.zeros((0, 1), np.float32)]
+        outputs = [self._run(x[i:i + step]) for i in range(0, len(x), step)] \
+            or [np.zeros((0, 1), np.float32)]
         out = np.concatenate(outputs).reshape(len(x), -1).astype(np.float32, copy=False)
         if self.model.apply_softmax:
             out = np.exp(out - out.max(axis=1, keepdims=True))
             out /= out.sum(axis=1, keepdims=True)
         return out
+
+    def _run(self, x):
+        import onnxruntime
+        options = onnxruntime.RunOptions()
+        options.log_severity_level = 3
+        # what a run took from the arena goes back once it is done
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        try:
+            with interrupts.stopping(options):
+                return self.session.run(None, {self.input_name: x}, options)[0]
+        except Exception:
+            interrupts.check()      # a terminated run raises; say it was a cancel
+            raise
 
 
 _cache = OrderedDict()
@@ -149,12 +175,20 @@ def cached(key):
 
 def remember(key, scorer):
     _cache[key] = scorer
-    while len(_cache) > CACHE_SIZE:
+    while len(_cache) > 1 and (len(_cache) > CACHE_SIZE or
+                               sum(s.bytes for s in _cache.values()) > CACHE_BYTES):
         _cache.popitem(last=False)
     return scorer
 
 
-def cached_versions(model, threads):
+def forget(owner, model):
+    """Drops the sessions of a model (after its versions were dropped)."""
+    for key in [k for k in _cache if k[:2] == (owner, model)]:
+        del _cache[key]
+
+
+def cached_versions(owner, model, threads):
     """(version, created) of the model's versions this process has sessions
     for, with that many threads."""
-    return sorted((key[1], key[2]) for key in _cache if key[0] == model and key[3] == threads)
+    return sorted((key[2], key[3]) for key in _cache
+                  if key[:2] == (owner, model) and key[4] == threads)

@@ -19,6 +19,7 @@ merged model's metrics are row-weighted means over all segments.
 import json
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,8 +33,50 @@ HEADER = 64                 # float64 values at the start of each slot
 HEADER_BYTES = 8 * HEADER
 
 
-def exchange_bytes(parameters):
-    return HEADER_BYTES + 4 * parameters
+# The inputs of the jobs this process runs, by job: only the process that
+# runs a job (the INSERT's, which is segment 0) has them; the other segments
+# receive them through the exchange (receive_inputs).
+RUNNING = {}
+
+
+@dataclass
+class JobInputs:
+    spec: bytes             # JSON
+    weights: bytes          # little-endian float32, get_weights() order
+    segments: int
+    parameters: int
+    train: str              # the packed tables, schema-qualified SQL names
+    validation: str = None
+
+
+def exchange_bytes(parameters, spec_bytes=0):
+    """Bytes per segment: a header, then room for the weights (or the spec)."""
+    return HEADER_BYTES + max(4 * parameters, spec_bytes)
+
+
+def receive_inputs(job, segment):
+    """(spec, starting weights): segment 0 has them and hands them to the
+    others through its exchange slot, first the spec, then the weights."""
+    inputs = RUNNING.get(job) if segment.index == 0 else None
+    if segment.index == 0 and inputs is None:
+        raise PgdlError("training job %s is not running in this process" % job,
+                        sqlstate="55000")
+    slot = exchange.slot(0)
+    header = slot[:HEADER_BYTES].view("<f8")
+    if inputs is not None:
+        header[0] = len(inputs.spec)
+        slot[HEADER_BYTES:HEADER_BYTES + len(inputs.spec)] = np.frombuffer(inputs.spec, np.uint8)
+    exchange.wait()
+    size = int(header[0])
+    spec = json.loads(bytes(slot[HEADER_BYTES:HEADER_BYTES + size]))
+    exchange.wait()
+    weights_bytes = 4 * int(spec["parameters"])
+    if inputs is not None:
+        slot[HEADER_BYTES:HEADER_BYTES + weights_bytes] = np.frombuffer(inputs.weights, np.uint8)
+    exchange.wait()
+    start = np.frombuffer(bytes(slot[HEADER_BYTES:HEADER_BYTES + weights_bytes]), "<f4")
+    exchange.wait()
+    return spec, weight_vectors.unflatten(start, spec["tensor_shapes"])
 
 
 def _stack(rows, part, spec):
@@ -91,15 +134,14 @@ def _metrics_vector(rows, results, names):
     return [rows] + [rows * float(results.get(name, float("nan"))) for name in names]
 
 
-def train(spec, rows, segment):
+def train(job, rows, segment):
     """Yields history rows, then (segment 0) the final weights as
     (tensor, data) rows; an ensemble's architecture comes first as tensor -1."""
+    spec, start = receive_inputs(job, segment)
     keras_loader.choose_gpu(segment.index)
     k = keras()
     if spec.get("seed") is not None:
         k.utils.set_random_seed(int(spec["seed"]) + segment.index)
-    start = weight_vectors.unflatten(np.frombuffer(rows["start"][0], "<f4"),
-                                     spec["tensor_shapes"]) if rows.get("start") else None
     x, y = _stack(rows, 0, spec)
     xv, yv = _stack(rows, 1, spec)
     if x is None:

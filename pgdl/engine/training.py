@@ -1,11 +1,13 @@
 """A training job, run by the INSERT into pgdl.model_training (the leader).
 
-Checks the job, writes its spec and starting weights for the segments
-(pgdl.training_runs), runs one parallel scan of pgdl._training_segments in
-which every segment trains in lockstep (pgdl.engine.segment), and stores
-the result as a new version: pgdl.models, pgdl.model_weights,
-pgdl.training_history.  It all happens in the INSERT's transaction: a job
-that fails or is cancelled leaves no version behind.
+Checks the job as the user, hands its spec and starting weights to its
+segments (through the scan's shared memory, pgdl.engine.segment), runs one
+parallel scan of pgdl_internal.training_segments in which every segment
+trains in lockstep, and stores the result as a new version of the user's
+model: pgdl.models, pgdl.model_weights, pgdl.model_onnx,
+pgdl.training_history (pgdl.engine.registry).  It all happens in the
+INSERT's transaction: a job that fails or is cancelled leaves no version
+behind.
 """
 
 import json
@@ -13,10 +15,13 @@ import time
 
 import numpy as np
 
-from pgdl import server
-from pgdl.engine import architecture, onnx_export, weights as weight_vectors
+from pgdl import names, server
+from pgdl.engine import architecture, onnx_export, registry
+from pgdl.engine import segment as segment_training
+from pgdl.engine import weights as weight_vectors
 from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
+from pgdl.privilege import acting_role, privileged
 
 METHODS = ("average", "easgd", "ensemble")
 FIT_PARAMS = {"batch_size", "epochs", "shuffle", "class_weight", "validation_split"}
@@ -44,7 +49,7 @@ def _one(sql, *args):
     plpy = server.plpy
     plan = plpy.prepare(sql, [kind for kind, _ in args])
     rows = plpy.execute(plan, [value for _, value in args])
-    return rows[0] if rows else None
+    return dict(rows[0]) if rows else None
 
 
 def _check_compile(model, params, name):
@@ -78,40 +83,82 @@ def _metric_names(params):
     return [n for n in names if n]
 
 
+def _check_fit_params(params):
+    unknown = set(params) - FIT_PARAMS
+    if unknown:
+        raise _error("unknown fit_params %s" % ", ".join(sorted(unknown)),
+                     hint="Known: %s." % ", ".join(sorted(FIT_PARAMS)))
+    for name in ("batch_size", "epochs"):
+        value = params.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise _error("fit_params %s must be a whole number of at least 1, not %s"
+                         % (name, json.dumps(value)))
+    split = params.get("validation_split")
+    if split is not None and (isinstance(split, bool) or not isinstance(split, (int, float))
+                              or not 0 <= split < 1):
+        raise _error("fit_params validation_split must be at least 0 and below 1, not %s"
+                     % json.dumps(split))
+    if "shuffle" in params and not isinstance(params["shuffle"], bool):
+        raise _error("fit_params shuffle must be true or false, not %s"
+                     % json.dumps(params["shuffle"]))
+    weights = params.get("class_weight")
+    if weights is not None and not isinstance(weights, dict):
+        raise _error("fit_params class_weight must be an object of class index: weight")
+
+
+def _moving_rate(values, method):
+    rate = values.get("moving_rate")
+    if method != "easgd":
+        if rate is not None:
+            raise _error("moving_rate is for method easgd, not %s" % method,
+                         hint="Leave moving_rate NULL, or use method easgd.")
+        return None
+    if rate is None:
+        return 0.5
+    if not 0 < rate < 1:
+        raise _error("moving_rate must be above 0 and below 1, not %r" % rate)
+    return rate
+
+
+def _packed(name, what, hint):
+    """The pgdl.packed row of a packed table the user may see, with its name
+    schema-qualified (as segments read it, whatever their search_path)."""
+    if name is None:
+        raise _error("a training job needs a %s, not NULL" % what, sqlstate="22004")
+    found = names.relation(name, "table")
+    row = _one("SELECT * FROM pgdl.packed WHERE output = $1", ("oid", found.oid))
+    if row is None:
+        raise _error('"%s" is not a packed table' % name, hint=hint, sqlstate="42P01")
+    row["qualified"] = found.qualified
+    row["output"] = found.name
+    return row
+
+
 def run_job(values):
-    plpy = server.plpy
     started = time.perf_counter()
     name = values.get("model")
     if not name:
         raise _error("a training job needs a model name", sqlstate="23502")
+    owner = acting_role()
     iterations = 1 if values.get("iterations") is None else values["iterations"]
     if iterations < 1:
         raise _error("iterations must be at least 1, not %d" % iterations)
     method = values.get("method") or "average"
     if method not in METHODS:
         raise _error('unknown method "%s"' % method, hint="Methods: %s." % ", ".join(METHODS))
-    moving_rate = values.get("moving_rate") or 0.5 if method == "easgd" else None
-    if moving_rate is not None and not 0 < moving_rate < 1:
-        raise _error("moving_rate must be between 0 and 1, not %r" % moving_rate)
+    moving_rate = _moving_rate(values, method)
 
     arch = _one("SELECT * FROM pgdl.architectures WHERE name = $1",
                 ("text", values.get("architecture")))
     if arch is None:
         raise _error('architecture "%s" does not exist' % values.get("architecture"),
                      hint="INSERT it into pgdl.architectures first.", sqlstate="42704")
-    packed = _one("SELECT * FROM pgdl.packed WHERE output = to_regclass($1)",
-                  ("text", values.get("source")))
-    if packed is None:
-        raise _error('"%s" is not a packed table' % values.get("source"),
-                     hint="Pack it with pgdl.preprocess first.", sqlstate="42P01")
+    packed = _packed(values.get("source"), "source", "Pack it with pgdl.preprocess first.")
     validation = None
     if values.get("validation_source"):
-        validation = _one("SELECT * FROM pgdl.packed WHERE output = to_regclass($1)",
-                          ("text", values["validation_source"]))
-        if validation is None:
-            raise _error('"%s" is not a packed table' % values["validation_source"],
-                         hint="Pack it with pgdl.preprocess(..., validation_of => ...).",
-                         sqlstate="42P01")
+        validation = _packed(values["validation_source"], "validation_source",
+                             "Pack it with pgdl.preprocess(..., validation_of => ...).")
         if validation["class_values"] != packed["class_values"] or \
                 validation["feature_shape"] != packed["feature_shape"]:
             raise _error("validation source %s has other classes or features than %s"
@@ -127,6 +174,10 @@ def run_job(values):
                      hint="Use at most %d segments, or pack with a smaller buffer_size."
                      % buffers)
 
+    compile_params = _json(values.get("compile_params"), "compile_params")
+    fit_params = _json(values.get("fit_params"), "fit_params")
+    _check_fit_params(fit_params)
+    architecture.check_config(compile_params, "compile_params")
     model = architecture.build(arch["name"], arch["keras_json"])
     description = architecture.describe(model)
     if description.input_shape != list(packed["feature_shape"]):
@@ -137,12 +188,6 @@ def run_job(values):
     if description.output_shape != [outputs]:
         raise _error("architecture \"%s\" has output shape %s; %s needs %d outputs"
                      % (arch["name"], description.output_shape, packed["output"], outputs))
-    compile_params = _json(values.get("compile_params"), "compile_params")
-    fit_params = _json(values.get("fit_params"), "fit_params")
-    unknown = set(fit_params) - FIT_PARAMS
-    if unknown:
-        raise _error("unknown fit_params %s" % ", ".join(sorted(unknown)),
-                     hint="Known: %s." % ", ".join(sorted(FIT_PARAMS)))
     _check_compile(model, compile_params, name)
 
     seed = values.get("seed")
@@ -151,12 +196,13 @@ def run_job(values):
         model = architecture.build(arch["name"], arch["keras_json"])
     warm_version = None
     if values.get("warm_start"):
-        latest = _one("SELECT max(version) AS v FROM pgdl.models WHERE model = $1", ("text", name))
+        latest = _one("SELECT max(version) AS v FROM pgdl.models WHERE owner = $1 AND model = $2",
+                      ("name", owner), ("text", name))
         if latest is None or latest["v"] is None:
             raise _error('warm start of model "%s": it has no version yet' % name,
                          sqlstate="42704")
         warm_version = latest["v"]
-        start = load_weights(name, warm_version)
+        start = registry.load_weights(owner, name, warm_version)
     elif arch["initial_weights"] is not None:
         start = architecture.unpack_weights(arch["name"], arch["initial_weights"],
                                             description.tensors)
@@ -165,32 +211,33 @@ def run_job(values):
     if [list(a.shape) for a in start] != description.tensors:
         raise _error("the starting weights do not fit architecture \"%s\"" % arch["name"])
 
-    job = _one("""INSERT INTO pgdl.training_jobs (model, architecture, source, validation_source,
-                  compile_params, fit_params, iterations, segments, method, seed, warm_start,
-                  moving_rate, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                  'running') RETURNING job""",
-               ("text", name), ("text", arch["name"]), ("text", packed["output"]),
-               ("text", validation["output"] if validation else None),
-               ("jsonb", json.dumps(compile_params)), ("jsonb", json.dumps(fit_params)),
-               ("int4", iterations), ("int4", segments), ("text", method), ("int8", seed),
-               ("bool", bool(values.get("warm_start"))), ("float8", moving_rate))["job"]
+    job = registry.new_job({
+        "owner": owner, "model": name, "architecture": arch["name"], "source": packed["output"],
+        "validation_source": validation["output"] if validation else None,
+        "compile_params": json.dumps(compile_params), "fit_params": json.dumps(fit_params),
+        "iterations": iterations, "segments": segments, "method": method, "seed": seed,
+        "warm_start": bool(values.get("warm_start")), "moving_rate": moving_rate,
+        "status": "running"})
     spec = {"keras_json": arch["keras_json"], "compile_params": compile_params,
             "fit_params": fit_params, "iterations": iterations, "method": method,
             "moving_rate": moving_rate, "seed": seed, "feature_shape": packed["feature_shape"],
             "task": packed["task"], "num_classes": packed["num_classes"],
             "tensor_shapes": description.tensors, "parameters": description.parameters,
             "metric_names": _metric_names(compile_params)}
-    _one("INSERT INTO pgdl.training_runs (job, spec, weights) VALUES ($1, $2, $3) RETURNING job",
-         ("int8", job), ("text", json.dumps(spec)),
-         ("bytea", weight_vectors.flatten(start).tobytes()))
-
-    rows = plpy.execute(
-        "SELECT segment, iteration, rows, loss, metrics, validation_loss, validation_metrics, "
-        "seconds, tensor, data FROM pgdl._training_segments WHERE job = %d AND train = %s "
-        "AND validation %s AND segments = %d AND parameters = %d"
-        % (job, plpy.quote_literal(packed["output"]),
-           ("= " + plpy.quote_literal(validation["output"])) if validation else "IS NULL",
-           segments, description.parameters))
+    # The job's inputs reach its segments through the scan's shared memory,
+    # from this process (segment 0), never through a table or the query text.
+    segment_training.RUNNING[job] = segment_training.JobInputs(
+        json.dumps(spec).encode(), weight_vectors.flatten(start).tobytes(), segments,
+        description.parameters, packed["qualified"],
+        validation["qualified"] if validation else None)
+    try:
+        with privileged():
+            rows = server.plpy.execute(
+                "SELECT segment, iteration, rows, loss, metrics, validation_loss, "
+                "validation_metrics, seconds, tensor, data FROM pgdl_internal.training_segments "
+                "WHERE job = %d" % int(job))
+    finally:
+        segment_training.RUNNING.pop(job, None)
     finished = time.perf_counter()
 
     history = [r for r in rows if r["tensor"] is None]
@@ -209,51 +256,33 @@ def run_job(values):
     last = merged[-1] if merged else {}
     iteration_seconds = [h["seconds"] for h in merged]
 
-    version = _one("SELECT coalesce(max(version), 0) + 1 AS v FROM pgdl.models WHERE model = $1",
-                   ("text", name))["v"]
-    _one("""INSERT INTO pgdl.models (model, version, architecture, keras_json, source,
-            validation_source, compile_params, fit_params, method, segments, iterations, seed,
-            warm_start_version, task, class_values, class_type, feature_shape, normalization,
-            normalizing_const, feature_mean, feature_std, metrics, validation_metrics,
-            parameters, training_seconds, features, feature_kind, label, key)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)
-            RETURNING version""",
-         ("text", name), ("int4", version), ("text", arch["name"]), ("text", keras_json),
-         ("text", packed["output"]), ("text", validation["output"] if validation else None),
-         ("jsonb", json.dumps(compile_params)), ("jsonb", json.dumps(fit_params)),
-         ("text", method), ("int4", segments), ("int4", iterations), ("int8", seed),
-         ("int4", warm_version), ("text", packed["task"]), ("text[]", packed["class_values"]),
-         ("text", packed["class_type"]), ("int4[]", packed["feature_shape"]),
-         ("text", packed["normalization"]), ("float8", packed["normalizing_const"]),
-         ("real[]", packed["feature_mean"]), ("real[]", packed["feature_std"]),
-         ("jsonb", _with_loss(last, "loss", "metrics")),
-         ("jsonb", _with_loss(last, "validation_loss", "validation_metrics")),
-         ("int8", description.parameters), ("float8", finished - started),
-         ("text[]", packed["features"]), ("text", packed["feature_kind"]),
-         ("text", packed["label"]), ("text", packed["key"]))
-    store_weights(name, version, final, [w.path for w in model.weights])
     model.set_weights(final)
-    store_onnx(name, version, onnx_export.export(model, description.input_shape))
-    insert_history = plpy.prepare(
-        "INSERT INTO pgdl.training_history VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        ["text", "int4", "int4", "int4", "int8", "float8", "jsonb", "float8", "jsonb", "float8"])
-    for h in history:
-        plpy.execute(insert_history, [name, version, h["iteration"], h["segment"], h["rows"],
-                                      h["loss"], h["metrics"], h["validation_loss"],
-                                      h["validation_metrics"], h["seconds"]])
-    plpy.execute("DELETE FROM pgdl.training_runs WHERE job = %d" % job)
+    onnx = onnx_export.export(model, description.input_shape)
+    version = registry.next_version(owner, name)
+    registry.add_version({
+        "owner": owner, "model": name, "version": version, "architecture": arch["name"],
+        "keras_json": keras_json, "source": packed["output"],
+        "validation_source": validation["output"] if validation else None,
+        "compile_params": json.dumps(compile_params), "fit_params": json.dumps(fit_params),
+        "method": method, "segments": segments, "iterations": iterations, "seed": seed,
+        "warm_start_version": warm_version, "task": packed["task"],
+        "class_values": packed["class_values"], "class_type": packed["class_type"],
+        "feature_shape": packed["feature_shape"], "normalization": packed["normalization"],
+        "normalizing_const": packed["normalizing_const"],
+        "feature_mean": packed["feature_mean"], "feature_std": packed["feature_std"],
+        "metrics": _with_loss(last, "loss", "metrics"),
+        "validation_metrics": _with_loss(last, "validation_loss", "validation_metrics"),
+        "parameters": description.parameters, "training_seconds": finished - started,
+        "features": packed["features"], "feature_kind": packed["feature_kind"],
+        "label": packed["label"], "key": packed["key"]},
+        onnx, final, [w.path for w in model.weights], history)
     per_iteration = float(np.mean(iteration_seconds)) if iteration_seconds else None
-    row = _one("""UPDATE pgdl.training_jobs SET status = 'finished', version = $2, iteration = $3,
-                  loss = $4, metrics = $5, validation_metrics = $6, seconds = $7,
-                  seconds_per_iteration = $8, fixed_seconds = $9, finished = now()
-                  WHERE job = $1 RETURNING *""",
-               ("int8", job), ("int4", version), ("int4", iterations),
-               ("float8", last.get("loss")), ("jsonb", last.get("metrics")),
-               ("jsonb", last.get("validation_metrics")),
-               ("float8", finished - started), ("float8", per_iteration),
-               ("float8", (finished - started) - sum(iteration_seconds)))
-    return dict(row)
+    return registry.finish_job(job, {
+        "status": "finished", "version": version, "iteration": iterations,
+        "loss": last.get("loss"), "metrics": last.get("metrics"),
+        "validation_metrics": last.get("validation_metrics"),
+        "seconds": finished - started, "seconds_per_iteration": per_iteration,
+        "fixed_seconds": (finished - started) - sum(iteration_seconds)})
 
 
 def _with_loss(row, loss, metrics):
@@ -262,30 +291,3 @@ def _with_loss(row, loss, metrics):
     values = json.loads(row[metrics]) if row.get(metrics) else {}
     values["loss"] = row[loss]
     return json.dumps(values)
-
-
-def store_weights(model, version, arrays, names=None):
-    plpy = server.plpy
-    insert = plpy.prepare("INSERT INTO pgdl.model_weights VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                          ["text", "int4", "int4", "int4", "text", "int4[]", "bytea"])
-    for tensor, chunk, name, shape, data in weight_vectors.to_rows(arrays, names):
-        plpy.execute(insert, [model, version, tensor, chunk, name, shape, data])
-
-
-def load_weights(model, version):
-    plpy = server.plpy
-    plan = plpy.prepare("SELECT tensor, chunk, shape, data FROM pgdl.model_weights "
-                        "WHERE model = $1 AND version = $2", ["text", "int4"])
-    rows = plpy.execute(plan, [model, version])
-    return weight_vectors.from_rows([(r["tensor"], r["chunk"], r["shape"], r["data"])
-                                     for r in rows])
-
-
-def store_onnx(model, version, data):
-    plpy = server.plpy
-    insert = plpy.prepare("INSERT INTO pgdl.model_onnx VALUES ($1, $2, $3, $4)",
-                          ["text", "int4", "int4", "bytea"])
-    chunk_bytes = weight_vectors.CHUNK_BYTES
-    for chunk in range(max(1, -(-len(data) // chunk_bytes))):
-        plpy.execute(insert, [model, version, chunk,
-                              data[chunk * chunk_bytes:(chunk + 1) * chunk_bytes]])

@@ -14,6 +14,8 @@ KINDS = {
     "series": "pgdl.foreign.series.Series",
     "training_segments": "pgdl.foreign.training.TrainingSegments",
 }
+# Kinds only pgdl's own tables (and superusers) may have.
+INTERNAL_KINDS = {"model_training", "training_segments"}
 
 
 def kind_class(kind, table_name):

@@ -22,16 +22,18 @@ query's WHERE.  Batches start small and double, so a LIMIT stops early.
 """
 
 import json
+from collections import OrderedDict
 
 import numpy as np
 
-from pgdl import server
+from pgdl import names, server
 from pgdl.data.preprocess import Source, _features
 from pgdl.engine import catalog, scoring
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.foreign.base import PgdlWrapper, Segment, positive_int
 from pgdl.foreign.buffers import required_table
 from pgdl.kernels import PackError
+from pgdl.sql import ident, literal, typed
 
 PREDICTED = ("class", "probability", "probabilities", "top_classes", "top_probabilities",
              "value", "version")
@@ -40,24 +42,12 @@ PUSHED_OPERATORS = {"=", "<>", "<", "<=", ">", ">="}
 FIRST_BATCH = 64
 DEFAULT_BATCH = 4096
 
-
-def quote_literal(text):
-    return "'%s'" % str(text).replace("'", "''")
-
-
-def quote_ident(name):
-    return '"%s"' % name.replace('"', '""')
-
-
-def literal(value, type_name):
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "ARRAY[%s]::%s[]" % (", ".join(quote_literal(v) for v in value if v is not None),
-                                    type_name)
-    return "%s::%s" % (quote_literal(value), type_name)
+# The session key of each running segment scan, by (model choice, segment):
+# its first batch brings the model row, its later batches find the session
+# by this key in the bounded cache of pgdl.engine.scoring.  Keys only, so no
+# wrapper instance keeps a session alive.
+_running = OrderedDict()
+RUNNING = 256
 
 
 def on_error(name, text):
@@ -68,7 +58,8 @@ def on_error(name, text):
 
 
 class Predictions(PgdlWrapper):
-    OPTIONS = dict(PgdlWrapper.OPTIONS, model=lambda name, text: text, version=positive_int,
+    OPTIONS = dict(PgdlWrapper.OPTIONS, model=lambda name, text: text,
+                   owner=lambda name, text: text, version=positive_int,
                    source=required_table, key=lambda name, text: text,
                    features=lambda name, text: text, on_error=on_error,
                    batch_size=positive_int, top_k=positive_int)
@@ -79,22 +70,24 @@ class Predictions(PgdlWrapper):
         if ("model" in parsed) != ("source" in parsed):
             raise invalid_option('a predictions table needs both options "model" and "source", '
                                  'or neither (then WHERE model = ... AND source = ... pick them)')
-        if "model" not in parsed and "version" in parsed:
-            raise invalid_option('option "version" needs option "model"')
+        for option in ("version", "owner"):
+            if "model" not in parsed and option in parsed:
+                raise invalid_option('option "%s" needs option "model"' % option)
         return parsed
 
     def __init__(self, fdw_options, fdw_columns):
         super().__init__(fdw_options, fdw_columns)
         self.generic = "model" not in self.options
         self._plans = {}
-        self._scorers = {}
 
     # -- planning (in the leader, where SQL runs) ------------------------------
 
     def _choice(self, quals):
-        """(model, source, version) from the options, or from the quals (generic)."""
+        """(owner, model, source, version) from the options, or from the quals
+        (generic; owner None: the model the querying role means by its name)."""
         if not self.generic:
-            return self.options["model"], self.options["source"], self.options.get("version")
+            return (self.options.get("owner"), self.options["model"], self.options["source"],
+                    self.options.get("version"))
         found = {}
         for qual in quals:
             if qual.field_name in ("model", "source", "version") and qual.operator == "=" \
@@ -105,31 +98,35 @@ class Predictions(PgdlWrapper):
                             hint="Give both as constants; or create a predictions table of "
                                  "your own with pgdl.create_predictions_table.",
                             sqlstate="22023")
-        return found["model"], found["source"], found.get("version")
+        return None, found["model"], found["source"], found.get("version")
 
     def _plan(self, quals):
+        """The plan state: the model, its source and the SQL that reads it,
+        worked out as the querying role (what a role sees and means by a
+        name is its own, so each role plans for itself)."""
+        plpy = server.plpy
         choice = self._choice(quals)
-        plan = self._plans.get(choice)
+        role = plpy.execute("SELECT current_user AS role")[0]["role"]
+        plan = self._plans.get((choice, role))
         if plan is not None:
             return plan
-        model_name, source_name, version = choice
-        plpy = server.plpy
-        row = catalog.model_row(model_name, version, extra=", features")
+        owner, model_name, source_name, version = choice
+        row = catalog.model_row(model_name, version, extra=", features", owner=owner)
         table = Source(source_name, None if self.generic else self.options.get("key"))
         key = table.key
         if key is None:
             raise PgdlError("table %s has no primary key to name its rows by" % table.name,
                             hint="Give the key column: option key.", sqlstate="42P10")
-        names = self.options.get("features")
-        names = [n.strip() for n in names.split(",")] if names else row["features"]
-        if not names:
+        listed = self.options.get("features")
+        columns = [n.strip() for n in listed.split(",")] if listed else row["features"]
+        if not columns:
             raise PgdlError('model "%s" does not say which columns hold its features'
                             % model_name, hint="Give them: option features.", sqlstate="22023")
-        expression, kind, shape = _features(table, names, None)
+        expression, kind, shape = _features(table, columns, None)
         size = int(np.prod(row["feature_shape"]))
         if shape is not None and int(np.prod(shape)) != size:
             raise PgdlError("the features of table %s (%s) hold %d values; model \"%s\" takes "
-                            "shape %s" % (table.name, ", ".join(names), int(np.prod(shape)),
+                            "shape %s" % (table.name, ", ".join(columns), int(np.prod(shape)),
                                           model_name, list(row["feature_shape"])),
                             sqlstate="22023")
         passed = {}
@@ -142,14 +139,15 @@ class Predictions(PgdlWrapper):
         relkind = plpy.execute("SELECT relkind, reltuples FROM pg_class WHERE oid = %d"
                                % table.oid)[0]
         types = {name: column["type"] for name, column in table.columns.items()}
-        plan = {"model": model_name, "version": version, "planned_version": row["version"],
-                "source": table.name, "relkind": relkind["relkind"],
+        plan = {"owner": row["owner"], "model": model_name, "version": version,
+                "planned_version": row["version"], "source": table.qualified,
+                "source_oid": table.oid, "source_name": table.name, "relkind": relkind["relkind"],
                 "rows": max(float(relkind["reltuples"]), 1000.0), "key": key,
                 "key_type": types[key], "features": expression, "kind": kind,
-                "feature_names": names, "passed": passed, "task": row["task"]}
+                "feature_names": columns, "passed": passed, "task": row["task"]}
         if len(self._plans) > 32:
             self._plans.clear()
-        self._plans[choice] = plan
+        self._plans[(choice, role)] = plan
         return plan
 
     def plan_state(self, quals, columns):
@@ -165,12 +163,12 @@ class Predictions(PgdlWrapper):
         for qual in quals:
             name = qual.field_name
             if name == key_column:
-                expression = quote_ident(plan["key"])
+                expression = ident(plan["key"])
                 type_name = plan["key_type"]
                 if self.generic:
                     expression, type_name = expression + "::text", "text"
             elif name in plan["passed"]:
-                expression, type_name = quote_ident(name), plan["passed"][name]
+                expression, type_name = ident(name), plan["passed"][name]
             else:
                 continue
             operator = qual.operator
@@ -180,12 +178,12 @@ class Predictions(PgdlWrapper):
                     continue
                 conditions.append("%s %s %s (%s)" % (expression, operator,
                                                      "ANY" if any_of else "ALL",
-                                                     literal(qual.value, type_name)))
+                                                     typed(qual.value, type_name)))
             elif qual.value is None and operator in ("=", "<>"):
                 conditions.append("%s IS %sNULL" % (expression, "" if operator == "=" else "NOT "))
             elif operator in PUSHED_OPERATORS and not isinstance(qual.value, (bytes, list)):
                 conditions.append("%s %s %s" % (expression, operator,
-                                                literal(qual.value, type_name)))
+                                                typed(qual.value, type_name)))
         return conditions
 
     def _keyed(self, quals, plan):
@@ -212,17 +210,17 @@ class Predictions(PgdlWrapper):
         conditions = self._pushed(quals, plan)
         if segment.count > 1:
             conditions.append(self._share(plan, segment))
-        passed = "".join(", %s" % quote_ident(name) for name in plan["passed"])
+        passed = "".join(", %s" % ident(name) for name in plan["passed"])
         return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s"
-                % (quote_ident(plan["key"]), plan["features"], passed, plan["source"],
+                % (ident(plan["key"]), plan["features"], passed, plan["source"],
                    (" WHERE " + " AND ".join(conditions)) if conditions else ""))
 
     @staticmethod
     def _share(plan, segment):
         """Segment k of n: its k-th block range of a table, or a hash share of the key."""
         if plan["relkind"] in ("r", "m"):
-            blocks = ("(SELECT pg_relation_size(%s) / current_setting('block_size')::int8)"
-                      % quote_literal(plan["source"]))
+            blocks = ("(SELECT pg_relation_size(%d::oid::regclass) / "
+                      "current_setting('block_size')::int8)" % int(plan["source_oid"]))
             bounds = []
             if segment.index > 0:
                 bounds.append("ctid >= format('(%%s,0)', %s * %d / %d)::tid"
@@ -232,24 +230,30 @@ class Predictions(PgdlWrapper):
                               % (blocks, segment.index + 1, segment.count))
             return " AND ".join(bounds)
         return ("(hashtext(%s::text)::int8 + 2147483648) %% %d = %d"
-                % (quote_ident(plan["key"]), segment.count, segment.index))
+                % (ident(plan["key"]), segment.count, segment.index))
 
     def _model_query(self, plan, segment):
-        model = quote_literal(plan["model"])
-        version = "" if plan["version"] is None else " AND version = %d" % plan["version"]
-        cached = scoring.cached_versions(plan["model"], scoring.default_threads(segment.count))
+        """The version's pgdl.models row, read as the querying role on every
+        scan (so access is checked each time), and its ONNX bytes unless this
+        process has a session for it."""
+        owner, model = literal(plan["owner"]), literal(plan["model"])
+        version = "" if plan["version"] is None else " AND version = %d" % int(plan["version"])
+        cached = scoring.cached_versions(plan["owner"], plan["model"],
+                                         scoring.default_threads(segment.count))
         skip = "" if not cached else " AND (m.version, m.created) NOT IN (%s)" % ", ".join(
-            "(%d, %s)" % (v, quote_literal(created)) for v, created in cached)
+            "(%d, %s)" % (int(v), literal(created)) for v, created in cached)
         nulls = "".join(", NULL AS pass_%d" % i for i in range(len(plan["passed"])))
         return ("SELECT 0 AS part, NULL AS key, NULL AS features%s, m.meta, o.chunk, "
                 "o.data AS onnx FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
-                "FROM (SELECT %s FROM pgdl.models WHERE model = %s%s ORDER BY version DESC "
-                "LIMIT 1) x) m LEFT JOIN pgdl.model_onnx o ON o.model = %s AND "
-                "o.version = m.version%s ORDER BY o.chunk"
-                % (nulls, catalog.MODEL_COLUMNS, model, version, model, skip))
+                "FROM (SELECT %s FROM pgdl.models WHERE owner = %s AND model = %s%s "
+                "ORDER BY version DESC LIMIT 1) x) m LEFT JOIN pgdl.model_onnx o "
+                "ON o.owner = %s AND o.model = %s AND o.version = m.version%s ORDER BY o.chunk"
+                % (nulls, catalog.MODEL_COLUMNS, owner, model, version, owner, model, skip))
 
     def source(self, quals, columns, segment, plan_state=None):
         plan = plan_state
+        # a new scan of this segment: its first batch must bring the model row
+        _running.pop((self._choice_of(plan), segment.index), None)
         batch = self.options.get("batch_size", DEFAULT_BATCH)
         sql = "(%s) UNION ALL (%s)" % (self._model_query(plan, segment),
                                        self._data_query(quals, plan, segment))
@@ -257,16 +261,26 @@ class Predictions(PgdlWrapper):
 
     # -- scoring ---------------------------------------------------------------
 
+    @staticmethod
+    def _choice_of(plan):
+        return plan["owner"], plan["model"], plan["version"], plan["source"]
+
     def _scorer(self, rows, first, plan, segment):
         """The scorer for this scan: built (or found) from the model rows
         (those before `first`) of a segment's first batch, remembered for its
-        later batches."""
-        choice = (plan["model"], plan["version"], plan["source"])
+        later batches.  No model row in a first batch: the querying role may
+        not see the model (or it is gone)."""
+        current = (self._choice_of(plan), segment.index)
         models = range(first)
         if not models:
-            scorer = self._scorers.get(choice)
+            key = _running.get(current)
+            if key is None:
+                raise catalog.does_not_exist(plan["model"])
+            scorer = scoring.cached(key)
             if scorer is None:
-                raise PgdlError('model "%s" does not exist' % plan["model"], sqlstate="42704")
+                raise PgdlError('the ONNX session of model "%s" left the cache during the scan'
+                                % plan["model"],
+                                hint="Score fewer models in one query.", sqlstate="53000")
             return scorer
         model = scoring.Model.from_row(json.loads(rows["meta"][models[0]]))
         threads = scoring.default_threads(segment.count)
@@ -279,7 +293,10 @@ class Predictions(PgdlWrapper):
                                 % (model.model, model.version), sqlstate="42704")
             scorer = scoring.remember(key, scoring.Scorer(model, b"".join(chunks), threads,
                                                           segment.index))
-        self._scorers[choice] = scorer
+        _running[current] = key
+        _running.move_to_end(current)
+        while len(_running) > RUNNING:
+            _running.popitem(last=False)
         return scorer
 
     def _pack(self, scorer, keys, features, plan):
@@ -294,7 +311,7 @@ class Predictions(PgdlWrapper):
                 if self.options.get("on_error", "error") == "error":
                     raise PgdlError(
                         'cannot score the row of %s at %s = %s: its features (%s) %s'
-                        % (plan["source"], plan["key"], keys[position],
+                        % (plan["source_name"], plan["key"], keys[position],
                            ", ".join(plan["feature_names"]), error.reason),
                         hint="The model takes %d values of shape %s. Option on_error 'null' "
                              "scores such rows as NULL." % (scorer.model.size,
@@ -342,11 +359,12 @@ class Predictions(PgdlWrapper):
         version = ("version %d" % plan["version"] if plan["version"] is not None
                    else "latest version (%d when planned)" % plan["planned_version"])
         lines = ["Model: %s, %s" % (plan["model"], version),
-                 "Source: %s" % plan["source"],
+                 "Source: %s" % plan["source_name"],
                  "Execution Provider: %s" % ", ".join(scoring.provider_names())]
         planned = plan["version"] or plan["planned_version"]
         if any(v == planned for v, _ in scoring.cached_versions(
-                plan["model"], scoring.default_threads(self.get_segments(quals, columns)))):
+                plan["owner"], plan["model"],
+                scoring.default_threads(self.get_segments(quals, columns)))):
             lines.append("ONNX Session: reused, version %d" % planned)
         else:
             lines.append("ONNX Session: built for version %d at the first batch" % planned)
@@ -359,8 +377,8 @@ class Predictions(PgdlWrapper):
 
 def create_table(name, model, source, key=None, version=None, pass_through=None, segments=None,
                  features=None, on_error_option=None, top_k=None, batch_size=None):
-    """pgdl.create_predictions_table: a predictions table with columns typed for the model."""
-    from pgdl.data.preprocess import _output_name
+    """pgdl.create_predictions_table: a predictions table with columns typed
+    for the model, pinned to the model's owner and to the source table."""
     plpy = server.plpy
     row = catalog.model_row(model, version, extra=", features")
     table = Source(source, key)
@@ -368,34 +386,44 @@ def create_table(name, model, source, key=None, version=None, pass_through=None,
         raise PgdlError("table %s has no primary key to name its rows by" % table.name,
                         hint="Name the key column: key => '...'.", sqlstate="42P10")
     key_column = table.column(table.key, "key")
-    names = [n.strip() for n in features.split(",")] if features else row["features"]
-    if not names:
+    names_ = [n.strip() for n in features.split(",")] if features else row["features"]
+    if not names_:
         raise PgdlError('model "%s" does not say which columns hold its features' % model,
                         hint="Give them: features => '...'.", sqlstate="22023")
-    _features(table, names, None)       # the feature columns exist and can be features
-    columns = [(table.key, key_column["type"]), ("version", "int4")]
+    _features(table, names_, None)       # the feature columns exist and can be features
+    columns = [(table.key, key_column["type"]), ("version", "integer")]
     if row["task"] == "classification":
-        class_type = row["class_type"] or "text"
-        columns += [("class", class_type), ("probability", "float8"),
-                    ("probabilities", "float8[]"), ("top_classes", class_type + "[]"),
-                    ("top_probabilities", "float8[]")]
+        class_type = _class_type(row["class_type"], model)
+        columns += [("class", class_type), ("probability", "double precision"),
+                    ("probabilities", "double precision[]"), ("top_classes", class_type + "[]"),
+                    ("top_probabilities", "double precision[]")]
     else:
-        columns.append(("value", "float8"))
+        columns.append(("value", "double precision"))
     for column in pass_through or []:
         if column in dict(columns):
             raise PgdlError('pass-through column "%s" clashes with a predictions column' % column,
                             sqlstate="42701")
         columns.append((column, table.column(column, "pass-through column")["type"]))
-    options = [("kind", "predictions"), ("model", model), ("source", table.name),
-               ("key", table.key), ("version", version), ("segments", segments),
-               ("features", features), ("on_error", on_error_option), ("top_k", top_k),
-               ("batch_size", batch_size)]
-    target = _output_name(name)
+    options = [("kind", "predictions"), ("model", model), ("owner", row["owner"]),
+               ("source", table.qualified), ("key", table.key), ("version", version),
+               ("segments", segments), ("features", features), ("on_error", on_error_option),
+               ("top_k", top_k), ("batch_size", batch_size)]
+    target = names.new_relation(name, "predictions table")
     plpy.execute("CREATE FOREIGN TABLE %s (%s) SERVER pgdl OPTIONS (%s)" % (
-        target, ", ".join("%s %s" % (plpy.quote_ident(c), t) for c, t in columns),
-        ", ".join("%s %s" % (option, plpy.quote_literal(str(value)))
+        target, ", ".join("%s %s" % (ident(c), t) for c, t in columns),
+        ", ".join("%s %s" % (ident(option), literal(value))
                   for option, value in options if value is not None)))
     return target
+
+
+def _class_type(stored, model):
+    """The type of a model's class column, as format_type writes it: the
+    stored name must still name a type."""
+    found = catalog.type_name(stored or "text")
+    if found is None:
+        raise PgdlError('model "%s" has class type "%s", which is not a type' % (model, stored),
+                        sqlstate="42704")
+    return found
 
 
 class _Scored:

@@ -3,17 +3,16 @@
 pgdl.model_training: INSERT a row to train (the job runs inside the
 INSERT, pgdl.engine.training); SELECT lists the jobs.
 
-pgdl._training_segments: the segments of a running job, in lockstep.  The
-leader queries it with literal job, packed table names, segment count and
-parameter count; each participant reads its own buffers and the job's spec
-and starting weights as source rows, and trains (pgdl.engine.segment).
+pgdl_internal.training_segments: the segments of a running job, in
+lockstep.  The process that runs the job queries it for the job; each
+participant reads its own buffers as source rows, receives the job's spec
+and starting weights from segment 0 through the exchange, and trains
+(pgdl.engine.segment).
 """
-
-import json
 
 from pgdl.engine import segment as segment_training
 from pgdl.foreign.base import PgdlWrapper, Segment
-from pgdl.foreign.buffers import qualified_name
+from pgdl.errors import PgdlError
 
 
 class ModelTraining(PgdlWrapper):
@@ -47,39 +46,45 @@ def _qual(quals, name):
 
 
 class TrainingSegments(PgdlWrapper):
+    """pgdl_internal.training_segments: WHERE job = n runs job n, which the
+    querying process must be running (pgdl.engine.training.run_job)."""
+
     parallel_safe = True
+
+    @staticmethod
+    def _job(quals):
+        job = _qual(quals, "job")
+        inputs = segment_training.RUNNING.get(job)
+        if inputs is None:
+            raise PgdlError("training job %s is not running in this process" % job,
+                            hint="Train by INSERT INTO pgdl.model_training.", sqlstate="55000")
+        return job, inputs
 
     def get_rel_size(self, quals, columns):
         return 1000, 100
 
     def get_segments(self, quals, columns):
-        return int(_qual(quals, "segments") or 1)
+        return self._job(quals)[1].segments
 
     def exchange_bytes(self, quals, columns):
-        return segment_training.exchange_bytes(int(_qual(quals, "parameters") or 0))
+        inputs = self._job(quals)[1]
+        return segment_training.exchange_bytes(inputs.parameters, len(inputs.spec))
 
-    def source(self, quals, columns, segment):
-        job = int(_qual(quals, "job"))
-        parts = ["SELECT 0 AS part, features, labels, NULL::bytea AS start, NULL::text AS spec "
-                 "FROM %s WHERE segment %% %d = %d ORDER BY buffer_id"
-                 % (qualified_name(_qual(quals, "train")), segment.count, segment.index)]
-        if _qual(quals, "validation"):
-            parts.append("SELECT 1, features, labels, NULL, NULL FROM %s WHERE segment %% %d = %d"
-                         % (qualified_name(_qual(quals, "validation")), segment.count,
-                            segment.index))
-        parts.append("SELECT 2, NULL, NULL, weights, spec FROM pgdl.training_runs "
-                     "WHERE job = %d" % job)
+    def plan_state(self, quals, columns):
+        job, inputs = self._job(quals)
+        return {"job": job, "train": inputs.train, "validation": inputs.validation}
+
+    def source(self, quals, columns, segment, plan_state=None):
+        parts = ["SELECT 0 AS part, features, labels FROM %s WHERE segment %% %d = %d "
+                 "ORDER BY buffer_id" % (plan_state["train"], segment.count, segment.index)]
+        if plan_state["validation"]:
+            parts.append("SELECT 1, features, labels FROM %s WHERE segment %% %d = %d"
+                         % (plan_state["validation"], segment.count, segment.index))
         return " UNION ALL ".join("(%s)" % part for part in parts), 0
 
     def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None,
-                rows=None):
-        run = [i for i, part in enumerate(rows["part"]) if part == 2]
-        spec = json.loads(rows["spec"][run[0]])
-        data = {"part": rows["part"], "features": rows["features"], "labels": rows["labels"],
-                "start": [rows["start"][run[0]]]}
-        # the job's inputs come back in every row: PostgreSQL rechecks the quals
-        inputs = {name: _qual(quals, name)
-                  for name in ("job", "train", "validation", "segments", "parameters")}
-        for row in segment_training.train(spec, data, segment or Segment(0, 1)):
-            row.update(inputs)
+                rows=None, plan_state=None):
+        job = plan_state["job"]
+        for row in segment_training.train(job, rows, segment or Segment(0, 1)):
+            row["job"] = job
             yield row

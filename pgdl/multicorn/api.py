@@ -103,11 +103,13 @@ class TableDefinition:
 
 
 def _quote_ident(name):
-    return '"%s"' % str(name).replace('"', '""')
+    from pgdl import sql
+    return sql.ident(name)
 
 
 def _quote_literal(value):
-    return "'%s'" % str(value).replace("'", "''")
+    from pgdl import sql
+    return sql.literal(value)
 
 
 class ForeignDataWrapper:

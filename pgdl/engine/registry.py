@@ -1,0 +1,150 @@
+"""Writing pgdl's model registry: versions, jobs, sharing, dropping.
+
+Ordinary roles write none of pgdl's tables.  Each function here first
+checks, as the user, that the user may do what it asks (a model name
+belongs to the role that created it: only that role, a member of it or a
+superuser adds versions, shares or drops), then writes inside a privileged
+section with bound parameters only (pgdl.privilege).
+"""
+
+from pgdl.engine import catalog
+from pgdl.engine import weights as weight_vectors
+from pgdl.errors import PgdlError
+from pgdl.privilege import privileged
+from pgdl.sql import ident
+
+MODEL_TYPES = {
+    "owner": "name", "model": "text", "version": "int4", "origin": "text",
+    "architecture": "text", "keras_json": "text", "source": "text",
+    "validation_source": "text", "compile_params": "jsonb", "fit_params": "jsonb",
+    "method": "text", "segments": "int4", "iterations": "int4", "seed": "int8",
+    "warm_start_version": "int4", "task": "text", "class_values": "text[]",
+    "class_type": "text", "feature_shape": "int4[]", "features": "text[]",
+    "feature_kind": "text", "label": "text", "key": "text", "normalization": "text",
+    "normalizing_const": "float8", "feature_mean": "real[]", "feature_std": "real[]",
+    "apply_softmax": "bool", "metrics": "jsonb", "validation_metrics": "jsonb",
+    "parameters": "int8", "training_seconds": "float8",
+}
+JOB_TYPES = {
+    "owner": "name", "model": "text", "architecture": "text", "source": "text",
+    "validation_source": "text", "compile_params": "jsonb", "fit_params": "jsonb",
+    "iterations": "int4", "segments": "int4", "method": "text", "seed": "int8",
+    "warm_start": "bool", "moving_rate": "float8", "status": "text",
+}
+
+
+def _insert(table, row, types, returning=None):
+    names = [name for name in row if name in types]
+    sql = "INSERT INTO pgdl.%s (%s) VALUES (%s)%s" % (
+        ident(table), ", ".join(ident(n) for n in names),
+        ", ".join("$%d" % (i + 1) for i in range(len(names))),
+        (" RETURNING %s" % ident(returning)) if returning else "")
+    with privileged():
+        return catalog.execute(sql, [types[n] for n in names], [row[n] for n in names])
+
+
+def next_version(owner, name):
+    """The next version of owner's model `name`.  Concurrent jobs for one
+    model wait here for each other's transaction, so each gets its own."""
+    with privileged():
+        catalog.execute("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
+                        ["text", "text"], [owner, name])
+        return catalog.execute("SELECT coalesce(max(version), 0) + 1 AS v FROM pgdl.models "
+                               "WHERE owner = $1 AND model = $2", ["name", "text"],
+                               [owner, name])[0]["v"]
+
+
+def add_version(row, onnx, weights=None, weight_names=None, history=()):
+    """Stores a version of the acting role's model (row: pgdl.models columns)."""
+    _insert("models", row, MODEL_TYPES)
+    key = [row["owner"], row["model"], row["version"]]
+    with privileged():
+        if weights is not None:
+            for tensor, chunk, name, shape, data in weight_vectors.to_rows(weights, weight_names):
+                catalog.execute(
+                    "INSERT INTO pgdl.model_weights (owner, model, version, tensor, chunk, name, "
+                    "shape, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    ["name", "text", "int4", "int4", "int4", "text", "int4[]", "bytea"],
+                    key + [tensor, chunk, name, shape, data])
+        size = weight_vectors.CHUNK_BYTES
+        for chunk in range(max(1, -(-len(onnx) // size))):
+            catalog.execute("INSERT INTO pgdl.model_onnx (owner, model, version, chunk, data) "
+                            "VALUES ($1, $2, $3, $4, $5)",
+                            ["name", "text", "int4", "int4", "bytea"],
+                            key + [chunk, onnx[chunk * size:(chunk + 1) * size]])
+        for h in history:
+            catalog.execute(
+                "INSERT INTO pgdl.training_history (owner, model, version, iteration, segment, "
+                "rows, loss, metrics, validation_loss, validation_metrics, seconds) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                ["name", "text", "int4", "int4", "int4", "int8", "float8", "jsonb", "float8",
+                 "jsonb", "float8"],
+                key + [h["iteration"], h["segment"], h["rows"], h["loss"], h["metrics"],
+                       h["validation_loss"], h["validation_metrics"], h["seconds"]])
+
+
+def load_weights(owner, name, version):
+    rows = catalog.execute("SELECT tensor, chunk, shape, data FROM pgdl.model_weights "
+                           "WHERE owner = $1 AND model = $2 AND version = $3",
+                           ["name", "text", "int4"], [owner, name, version])
+    return weight_vectors.from_rows([(r["tensor"], r["chunk"], r["shape"], r["data"])
+                                     for r in rows])
+
+
+def new_job(row):
+    return _insert("training_jobs", row, JOB_TYPES, returning="job")[0]["job"]
+
+
+def finish_job(job, values):
+    names = list(values)
+    sql = "UPDATE pgdl.training_jobs SET %s, finished = now() WHERE job = $1 RETURNING *" % (
+        ", ".join("%s = $%d" % (ident(n), i + 2) for i, n in enumerate(names)))
+    types = ["int8"] + [{"version": "int4", "iteration": "int4", "loss": "float8",
+                         "metrics": "jsonb", "validation_metrics": "jsonb", "status": "text"}
+                        .get(n, "float8") for n in names]
+    with privileged():
+        return dict(catalog.execute(sql, types, [job] + [values[n] for n in names])[0])
+
+
+def _owned(name):
+    """The owner of the model `name` means to this role, which must act as it."""
+    owner = catalog.resolve(name)
+    if not catalog.execute("SELECT pgdl.acts_as($1) AS ok", ["name"], [owner])[0]["ok"]:
+        raise PgdlError('model "%s" belongs to role %s' % (name, owner),
+                        detail="A shared model may be used, not shared on, changed or dropped.",
+                        sqlstate="42501")
+    return owner
+
+
+def share_model(name, grantee):
+    owner = _owned(name)
+    with privileged():
+        catalog.execute("INSERT INTO pgdl.model_access (owner, model, grantee) "
+                        "VALUES ($1, $2, $3::regrole) ON CONFLICT DO NOTHING",
+                        ["name", "text", "text"], [owner, name, grantee])
+
+
+def unshare_model(name, grantee):
+    owner = _owned(name)
+    with privileged():
+        catalog.execute("DELETE FROM pgdl.model_access WHERE owner = $1 AND model = $2 "
+                        "AND grantee IS NOT DISTINCT FROM $3::regrole",
+                        ["name", "text", "text"], [owner, name, grantee])
+
+
+def drop_model(name, version=None):
+    owner = _owned(name)
+    with privileged():
+        if version is None:
+            catalog.execute("DELETE FROM pgdl.model_access WHERE owner = $1 AND model = $2",
+                            ["name", "text"], [owner, name])
+            gone = catalog.execute("DELETE FROM pgdl.models WHERE owner = $1 AND model = $2 "
+                                   "RETURNING version", ["name", "text"], [owner, name])
+        else:
+            gone = catalog.execute("DELETE FROM pgdl.models WHERE owner = $1 AND model = $2 "
+                                   "AND version = $3 RETURNING version",
+                                   ["name", "text", "int4"], [owner, name, version])
+    if version is not None and not gone:
+        raise PgdlError('model "%s" has no version %d' % (name, version), sqlstate="42704")
+    return len(gone)
+
