@@ -46,3 +46,79 @@ def images(db, table, shape):
     rows = db.execute("SELECT image, label FROM %s ORDER BY id" % table).fetchall()
     x = np.stack([np.frombuffer(image, np.uint8) for image, _ in rows]).reshape([-1] + shape)
     return x.astype(np.float32), np.array([label for _, label in rows])
+
+
+def logistic_onnx(weights, bias, softmax=True):
+    """A hand-built ONNX model: softmax(x W + b) (or its logits)."""
+    from onnx import TensorProto, helper, numpy_helper
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["xw"]),
+             helper.make_node("Add", ["xw", "b"], ["logits" if softmax else "out"])]
+    if softmax:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["out"], axis=1))
+    graph = helper.make_graph(
+        nodes, "logistic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", weights.shape[1]])],
+        [numpy_helper.from_array(weights.astype(np.float32), "W"),
+         numpy_helper.from_array(bias.astype(np.float32), "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def digit_model(seed=0):
+    """A logistic model over the 64 pixels of a digit: ONNX bytes and weights."""
+    rng = np.random.default_rng(seed)
+    weights, bias = rng.normal(size=(64, 10)), rng.normal(size=10)
+    return logistic_onnx(weights, bias), weights, bias
+
+
+def import_digit_model(conn, name, seed=0):
+    data, weights, bias = digit_model(seed)
+    version, = conn.execute(
+        "SELECT pgdl.import_onnx(%s, %s, class_values => '{0,1,2,3,4,5,6,7,8,9}', "
+        "features => '{image}', normalizing_const => 16)", (name, data)).fetchone()
+    return version, weights, bias
+
+
+def external_data_onnx(location="global/1260"):
+    """digit_model with its weights kept in a file outside the model."""
+    from onnx import TensorProto, load_from_string
+    model = load_from_string(digit_model()[0])
+    weights = model.graph.initializer[0]
+    weights.ClearField("raw_data")
+    weights.ClearField("float_data")
+    weights.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "2560")):
+        entry = weights.external_data.add()
+        entry.key, entry.value = key, value
+    return model.SerializeToString()
+
+
+def looping_onnx(trips=10 ** 12):
+    """A digit model that first adds 1 to its input `trips` times (a Loop)."""
+    from onnx import TensorProto, helper, numpy_helper
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["acc_in", "one"], ["acc_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, ["n", 64])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, ["n", 64])],
+        [numpy_helper.from_array(np.array(1, np.float32), "one")])
+    nodes = [helper.make_node("Loop", ["trips", "go", "x"], ["acc"], body=body),
+             helper.make_node("MatMul", ["acc", "W"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["out"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "looping",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", 10])],
+        [numpy_helper.from_array(np.array(trips, np.int64), "trips"),
+         numpy_helper.from_array(np.array(True), "go"),
+         numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model.SerializeToString()
+

@@ -47,16 +47,16 @@ def test_only_a_superuser_sets_the_venv(db, plain):
 def test_internal_functions_refuse_other_users(plain):
     conn = plain
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute("""SELECT * FROM pgdl._fdw_scan(
+        conn.execute("""SELECT * FROM pgdl_internal._fdw_scan(
             '{"wrapper": "os.system"}', '{}', '{}', 0, 1, NULL, NULL) AS t(x text)""")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute("""SELECT * FROM pgdl._fdw_scan_columns(
+        conn.execute("""SELECT * FROM pgdl_internal._fdw_scan_columns(
             '{"wrapper": "os.system"}', '{}', '{}', 0, 1, NULL, NULL)""")
-    for call in ("pgdl._import_onnx('m', '', NULL, NULL, NULL, NULL, NULL, NULL, false, NULL)",
-                 "pgdl._evaluate('m', 't', NULL, NULL, NULL)",
-                 "pgdl._create_predictions_table('p', 'm', 't', NULL, NULL, NULL, NULL, NULL, "
+    for call in ("pgdl_internal._import_onnx('m', '', NULL, NULL, NULL, NULL, NULL, NULL, false, NULL)",
+                 "pgdl_internal._evaluate('m', 't', NULL, NULL, NULL)",
+                 "pgdl_internal._create_predictions_table('p', 'm', 't', NULL, NULL, NULL, NULL, NULL, "
                  "NULL, NULL, NULL)"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT %s" % call)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute("SELECT pgdl._python_boot('/tmp')")
+        conn.execute("SELECT pgdl_internal._python_boot('/tmp')")

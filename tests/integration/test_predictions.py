@@ -4,7 +4,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from helpers import architecture, images, stored_model, train
+from helpers import architecture, images, logistic_onnx, stored_model, train
 from pgdl.engine.keras_loader import keras
 
 
@@ -77,13 +77,13 @@ def test_segments_of_a_view_split_by_a_hash_of_the_key(scored):
 def test_key_quals_become_the_source_where_and_score_only_those_rows(scored):
     scored.execute(r"INSERT INTO digits_test VALUES (100000, '\x00', 0)")    # cannot be scored
     plan = explain(scored, "SELECT id, class FROM digit_predictions WHERE id IN (3, 42)")
-    assert """Pushed Down: "id" = ANY (ARRAY['3', '42']::integer[])""" in plan
-    assert "Source Query: SELECT 1, \"id\", image" in plan
+    assert """Pushed Down: id = ANY (ARRAY['3', '42']::integer[])""" in plan
+    assert "Source Query: SELECT 1, id, image" in plan
     assert "Execution Provider: CPUExecutionProvider" in plan
     assert [r[0] for r in rows(scored, "SELECT id FROM digit_predictions WHERE id IN (3, 42) "
                                        "ORDER BY id")] == [3, 42]
     plan = explain(scored, "SELECT id FROM digit_predictions WHERE id >= 10 AND id < 20")
-    assert """Pushed Down: "id" >= '10'::integer AND "id" < '20'::integer""" in plan
+    assert """Pushed Down: id >= '10'::integer AND id < '20'::integer""" in plan
     assert len(rows(scored, "SELECT id FROM digit_predictions WHERE id >= 10 AND id < 20")) \
         == scored.execute("SELECT count(*) FROM digits_test WHERE id >= 10 AND id < 20"
                           ).fetchone()[0]
@@ -190,7 +190,7 @@ def test_text_classes_and_regression_on_tabular_rows(points):
     assert np.mean([r[0] == r[1] for r in got]) > 0.9
     assert rows(points, "SELECT id, note FROM side_predictions WHERE note = 'row 9'") \
         == [(9, "row 9")]
-    assert """Pushed Down: "note" = 'row 9'::text""" in explain(
+    assert """Pushed Down: note = 'row 9'::text""" in explain(
         points, "SELECT id FROM side_predictions WHERE note = 'row 9'")
     errors = [abs(value - target) for value, target in
               rows(points, "SELECT value, target FROM sum_predictions")]
@@ -201,25 +201,6 @@ def test_text_classes_and_regression_on_tabular_rows(points):
     evaluated = dict((m, v) for m, v, _, _ in rows(points, "SELECT * FROM "
                                                            "pgdl.evaluate('sum', 'points')"))
     assert set(evaluated) == {"loss"} and evaluated["loss"] < 0.1
-
-
-def logistic_onnx(weights, bias, softmax=True):
-    """A hand-built ONNX model: softmax(x W + b) (or its logits)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-    nodes = [helper.make_node("MatMul", ["x", "W"], ["xw"]),
-             helper.make_node("Add", ["xw", "b"], ["logits" if softmax else "out"])]
-    if softmax:
-        nodes.append(helper.make_node("Softmax", ["logits"], ["out"], axis=1))
-    graph = helper.make_graph(
-        nodes, "logistic",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", weights.shape[1]])],
-        [numpy_helper.from_array(weights.astype(np.float32), "W"),
-         numpy_helper.from_array(bias.astype(np.float32), "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    return model.SerializeToString()
 
 
 def softmax(z):
@@ -363,7 +344,7 @@ def test_permissions_of_the_source_and_the_model_hold(scored, plain):
         plain.execute("SELECT class FROM digit_predictions")
     assert caught.value.diag.message_primary == 'model "d" does not exist'
     assert plain.execute("SELECT count(*) FROM pgdl.model_onnx").fetchone() == (0,)
-    scored.execute("INSERT INTO pgdl.model_access (model, grantee) VALUES ('d', 'plain')")
+    scored.execute("SELECT pgdl.share_model('d', 'plain')")
     scored.commit()
     with pytest.raises(psycopg.errors.InsufficientPrivilege) as direct:
         plain.execute("SELECT * FROM digits_test")
@@ -374,8 +355,9 @@ def test_permissions_of_the_source_and_the_model_hold(scored, plain):
     scored.execute("GRANT SELECT ON digits_test TO plain")
     scored.commit()
     assert plain.execute("SELECT count(class) FROM digit_predictions").fetchone() == (449,)
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        plain.execute("INSERT INTO pgdl.model_access (model, grantee) VALUES ('d', NULL)")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as caught:
+        plain.execute("SELECT pgdl.share_model('d')")
+    assert caught.value.diag.message_primary == 'model "d" belongs to role postgres'
 
 
 @pytest.mark.parametrize("change, call, error, message", [

@@ -121,6 +121,16 @@ BAD_JOBS = [
     ({"method": "gossip"}, psycopg.errors.InvalidParameterValue, 'unknown method "gossip"'),
     ({"fit_params": {"epochs": 1, "verbose": 2}}, psycopg.errors.InvalidParameterValue,
      "unknown fit_params verbose"),
+    ({"fit_params": {"batch_size": 0}}, psycopg.errors.InvalidParameterValue,
+     "fit_params batch_size must be a whole number of at least 1, not 0"),
+    ({"fit_params": {"epochs": 1.5}}, psycopg.errors.InvalidParameterValue,
+     "fit_params epochs must be a whole number of at least 1, not 1.5"),
+    ({"fit_params": {"validation_split": 1}}, psycopg.errors.InvalidParameterValue,
+     "fit_params validation_split must be at least 0 and below 1"),
+    ({"method": "easgd", "moving_rate": 0}, psycopg.errors.InvalidParameterValue,
+     "moving_rate must be above 0 and below 1, not 0"),
+    ({"moving_rate": 0.3}, psycopg.errors.InvalidParameterValue,
+     "moving_rate is for method easgd, not average"),
     ({"compile_params": {"optimizer": {"class_name": "SGD",
                                        "config": {"learning_rate": 99999999.5}},
                          "loss": "categorical_crossentropy"}},
@@ -145,7 +155,8 @@ def test_a_bad_job_is_an_error_and_leaves_no_version(digits, change, error, mess
     digits.rollback()
     assert digits.execute("SELECT max(version) FROM pgdl.models WHERE model = 'bad'").fetchone() \
         == (1,)
-    assert digits.execute("SELECT count(*) FROM pgdl.training_runs").fetchone() == (0,)
+    assert digits.execute("SELECT count(*) FROM pgdl.training_jobs WHERE status = 'running'"
+                          ).fetchone() == (0,)
     assert digits.execute("SELECT 1").fetchone() == (1,)
 
 

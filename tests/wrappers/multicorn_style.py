@@ -125,7 +125,9 @@ class LockstepFDW(ForeignDataWrapper):
     """Segments in lockstep through pgdl.exchange (not a multicorn2 API):
     in each round, segment k writes (k + 1) * (round + 1) into its slot,
     waits for all, and yields the sum of all slots.  Option fail_segment
-    makes that segment raise in round 1; spin keeps segment 0 busy."""
+    makes that segment raise in round 1; spin keeps segment 0 busy;
+    exchange_bytes asks for that many bytes per slot, parts for that many
+    segments (past the checks of option segments)."""
 
     parallel_safe = True
 
@@ -134,10 +136,10 @@ class LockstepFDW(ForeignDataWrapper):
         self.options = options
 
     def get_segments(self, quals, columns):
-        return int(self.options.get("segments", 1))
+        return int(self.options.get("parts", self.options.get("segments", 1)))
 
     def exchange_bytes(self, quals, columns):
-        return 8
+        return int(self.options.get("exchange_bytes", 8))
 
     def execute(self, quals, columns, segment=None):
         import os
