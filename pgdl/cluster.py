@@ -109,6 +109,7 @@ class Cluster:
         if "1" not in exists:
             self.psql('CREATE DATABASE "%s"' % dbname)
         self.psql("CREATE EXTENSION IF NOT EXISTS pgdl CASCADE", dbname)
+        self.psql("ALTER EXTENSION pgdl UPDATE", dbname)     # a cluster kept from before
 
 
 class throwaway:

@@ -34,18 +34,40 @@ def parse(data):
     return proto
 
 
-def _tensors(graph):
-    """Every tensor of a graph and of its sub-graphs."""
-    yield from graph.initializer
-    for sparse in graph.sparse_initializer:
-        yield sparse.values
-        yield sparse.indices
-    yield from _node_tensors(graph.node)
-
-
-def _node_tensors(nodes):
+def _subgraphs(nodes):
+    """Every graph nested in the attributes of nodes, at any depth."""
     from onnx import AttributeProto
     for node in nodes:
+        for attribute in node.attribute:
+            graphs = [attribute.g] if attribute.type == AttributeProto.GRAPH else \
+                list(attribute.graphs) if attribute.type == AttributeProto.GRAPHS else []
+            for graph in graphs:
+                yield graph
+                yield from _subgraphs(graph.node)
+
+
+def _graphs(proto):
+    """The model's graph and every graph nested in it."""
+    return [proto.graph] + list(_subgraphs(proto.graph.node))
+
+
+def _nodes(proto):
+    """Every node: of the graphs, of the functions and of the graphs in them."""
+    functions = [f.node for f in proto.functions]
+    for nodes in [g.node for g in _graphs(proto)] + functions + \
+            [g.node for f in functions for g in _subgraphs(f)]:
+        yield from nodes
+
+
+def _tensors(proto):
+    """Every tensor of the model: initializers and constants of attributes."""
+    from onnx import AttributeProto
+    for graph in _graphs(proto):
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield sparse.values
+            yield sparse.indices
+    for node in _nodes(proto):
         for attribute in node.attribute:
             if attribute.type == AttributeProto.TENSOR:
                 yield attribute.t
@@ -54,38 +76,19 @@ def _node_tensors(nodes):
             elif attribute.type == AttributeProto.SPARSE_TENSOR:
                 yield attribute.sparse_tensor.values
                 yield attribute.sparse_tensor.indices
-            elif attribute.type == AttributeProto.GRAPH:
-                yield from _tensors(attribute.g)
-            elif attribute.type == AttributeProto.GRAPHS:
-                for sub in attribute.graphs:
-                    yield from _tensors(sub)
-
-
-def _nodes(graph):
-    from onnx import AttributeProto
-    for node in graph.node:
-        yield node
-        for attribute in node.attribute:
-            if attribute.type == AttributeProto.GRAPH:
-                yield from _nodes(attribute.g)
-            elif attribute.type == AttributeProto.GRAPHS:
-                for sub in attribute.graphs:
-                    yield from _nodes(sub)
 
 
 def check_self_contained(proto):
     """Refuses a model any of whose tensors live outside its bytes."""
     from onnx import TensorProto
-    functions = [_node_tensors(function.node) for function in proto.functions]
-    for tensors in [_tensors(proto.graph)] + functions:
-        for tensor in tensors:
-            if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
-                raise _error("tensor \"%s\" of the ONNX model keeps its data in an external file"
-                             % tensor.name,
-                             hint="pgdl stores models as bytes: save the model with all its "
-                                  "tensors inside (onnx.save_model(..., "
-                                  "save_as_external_data=False)).")
-    for node in _nodes(proto.graph):
+    for tensor in _tensors(proto):
+        if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
+            raise _error("tensor \"%s\" of the ONNX model keeps its data in an external file"
+                         % tensor.name,
+                         hint="pgdl stores models as bytes: save the model with all its "
+                              "tensors inside (onnx.save_model(..., "
+                              "save_as_external_data=False)).")
+    for node in _nodes(proto):
         if node.op_type in FILE_NODES:
             raise _error("the ONNX model has a %s node (\"%s\"), which may name a file"
                          % (node.op_type, node.name))
@@ -93,13 +96,8 @@ def check_self_contained(proto):
 
 def check_bounded(proto):
     """Refuses operators that repeat as often as their inputs ask."""
-    for node in _nodes(proto.graph):
+    for node in _nodes(proto):
         if node.op_type in UNBOUNDED and node.domain in ("", "ai.onnx"):
             raise _error("the ONNX model has a %s operator (node \"%s\"), which pgdl does "
                          "not run" % (node.op_type, node.name),
                          hint="Export the model without loops (unroll them).")
-    for function in proto.functions:
-        for node in function.node:
-            if node.op_type in UNBOUNDED:
-                raise _error("the ONNX model has a %s operator in function \"%s\", which pgdl "
-                             "does not run" % (node.op_type, function.name))

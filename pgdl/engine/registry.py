@@ -116,20 +116,26 @@ def _owned(name):
     return owner
 
 
-def share_model(name, grantee):
+ACCESS = {
+    "share": "INSERT INTO pgdl.model_access (owner, model, grantee) VALUES ($1, $2, "
+             "$3::regrole) ON CONFLICT DO NOTHING",
+    "unshare": "DELETE FROM pgdl.model_access WHERE owner = $1 AND model = $2 "
+               "AND grantee IS NOT DISTINCT FROM $3::regrole",
+}
+
+
+def _access(change, name, grantee):
     owner = _owned(name)
     with privileged():
-        catalog.execute("INSERT INTO pgdl.model_access (owner, model, grantee) "
-                        "VALUES ($1, $2, $3::regrole) ON CONFLICT DO NOTHING",
-                        ["name", "text", "text"], [owner, name, grantee])
+        catalog.execute(ACCESS[change], ["name", "text", "text"], [owner, name, grantee])
+
+
+def share_model(name, grantee):
+    _access("share", name, grantee)
 
 
 def unshare_model(name, grantee):
-    owner = _owned(name)
-    with privileged():
-        catalog.execute("DELETE FROM pgdl.model_access WHERE owner = $1 AND model = $2 "
-                        "AND grantee IS NOT DISTINCT FROM $3::regrole",
-                        ["name", "text", "text"], [owner, name, grantee])
+    _access("unshare", name, grantee)
 
 
 def drop_model(name, version=None):

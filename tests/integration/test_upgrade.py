@@ -1,0 +1,98 @@
+"""ALTER EXTENSION pgdl UPDATE: a 0.1.0 database with a trained model, its
+sharing, packed data and a predictions table keeps working on 0.2.0."""
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from helpers import stored_model, train
+
+COPIED = {
+    "models": "model, version, origin, architecture, keras_json, source, validation_source, "
+              "compile_params, fit_params, method, segments, iterations, seed, "
+              "warm_start_version, task, class_values, class_type, feature_shape, features, "
+              "feature_kind, label, key, normalization, normalizing_const, feature_mean, "
+              "feature_std, apply_softmax, metrics, validation_metrics, parameters, "
+              "training_seconds, owner, created",
+    "model_weights": "model, version, tensor, chunk, name, shape, data",
+    "model_onnx": "model, version, chunk, data",
+    "training_history": "model, version, iteration, segment, rows, loss, metrics, "
+                        "validation_loss, validation_metrics, seconds",
+}
+
+
+@pytest.fixture
+def old_database(digits, cluster, connect):
+    """A database made with pgdl 0.1.0, holding model d (trained here, its
+    rows as 0.1.0 stored them), shared with plain, and a predictions table."""
+    train(digits, "d", "dense", "digits_packed", iterations=1, segments=1)
+    digits.commit()
+    admin = connect()
+    admin.execute("DROP DATABASE IF EXISTS pgdl_old")
+    admin.execute("CREATE DATABASE pgdl_old")
+    admin.execute("DO $$ BEGIN CREATE ROLE plain LOGIN; "
+                  "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    old = psycopg.connect(host=cluster.host, port=cluster.port, user="postgres",
+                          dbname="pgdl_old", autocommit=True)
+    try:
+        old.execute("CREATE EXTENSION pgdl VERSION '0.1.0' CASCADE")
+        old.execute("CREATE TABLE digits_test (id int4 PRIMARY KEY, image bytea, label int4)")
+        for row in digits.execute("SELECT id, image, label FROM digits_test ORDER BY id"):
+            old.execute("INSERT INTO digits_test VALUES (%s, %s, %s)", row)
+        for table, columns in COPIED.items():
+            for row in digits.execute("SELECT %s FROM pgdl.%s" % (columns, table)):
+                row = [Jsonb(v) if isinstance(v, dict) else v for v in row]
+                old.execute("INSERT INTO pgdl.%s (%s) VALUES (%s)"
+                            % (table, columns, ", ".join(["%s"] * len(row))), row)
+        old.execute("INSERT INTO pgdl.model_access (model, grantee) VALUES ('d', 'plain')")
+        old.execute("CREATE TABLE gone (x int)")
+        old.execute("INSERT INTO pgdl.packed (output, source, features, feature_kind, "
+                    "feature_shape, label, task, normalization, buffer_size, segments, "
+                    "rows_per_segment, buffers_per_segment, total_rows) VALUES ('gone', 'x', "
+                    "'{x}', 'float8', '{1}', 'y', 'regression', 'none', 1, 1, '{1}', '{1}', 1)")
+        old.execute("DROP TABLE gone")
+        old.execute("CREATE FOREIGN TABLE d_predictions (id int4, version int4, class int4, "
+                    "probabilities float8[]) SERVER pgdl OPTIONS (kind 'predictions', "
+                    "model 'd', source 'digits_test', key 'id')")
+        old.execute("GRANT SELECT ON d_predictions, digits_test TO plain")
+        yield old
+    finally:
+        old.close()
+        admin.execute("DROP DATABASE pgdl_old")
+
+
+def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, digits, cluster):
+    old = old_database
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.2.0'")
+    assert old.execute("SELECT extversion FROM pg_extension WHERE extname = 'pgdl'"
+                       ).fetchone() == ("0.2.0",)
+    got = old.execute("SELECT id, class, probabilities, version FROM d_predictions ORDER BY id"
+                      ).fetchall()
+    expected = np.array([r[0] for r in digits.execute(
+        "SELECT probabilities FROM pgdl.predictions WHERE model = 'd' "
+        "AND source = 'digits_test' ORDER BY key::int")])
+    net = stored_model(digits, "d", 1)
+    assert len(got) == 449 and {r[3] for r in got} == {1}
+    np.testing.assert_allclose([r[2] for r in got], expected, atol=1e-6)
+    assert [r[1] for r in got] == expected.argmax(axis=1).tolist()
+    assert len(net.get_weights()) == old.execute(
+        "SELECT count(*) FROM pgdl.model_weights WHERE owner = 'postgres' AND model = 'd'"
+    ).fetchone()[0]
+    assert old.execute("SELECT count(*) FROM pgdl.training_history WHERE owner = 'postgres'"
+                       ).fetchone()[0] >= 2
+    # the source is pinned, the stale summary gone, the share kept
+    options = old.execute("SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = "
+                          "'d_predictions'::regclass").fetchone()[0]
+    assert "source=public.digits_test" in options
+    assert old.execute("SELECT count(*) FROM pgdl.packed").fetchone() == (0,)
+    with psycopg.connect(host=cluster.host, port=cluster.port, user="plain",
+                         dbname="pgdl_old") as plain:
+        assert plain.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+        assert plain.execute("SELECT owner, model FROM pgdl.models").fetchall() == \
+            [("postgres", "d")]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            plain.execute("INSERT INTO pgdl.model_access (model, grantee) VALUES ('d', NULL)")
+    # new versions come the 0.2.0 way
+    old.execute("SELECT pgdl.drop_model('d', 1)")
+    assert old.execute("SELECT count(*) FROM pgdl.model_onnx").fetchone() == (0,)
