@@ -10,6 +10,9 @@
  * once, with the search_path of the role that creates the table, rewrites
  * the option schema-qualified, and records a dependency: DROP of the named
  * relation then refuses without CASCADE, and pg_dump restores it first.
+ * A predictions table's model is pinned the same way: without an `owner`
+ * option, the owner of the model its creator means by the name (its own,
+ * else the one shared with it) is written into one.
  */
 #include "postgres.h"
 
@@ -17,6 +20,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "foreign/foreign.h"
@@ -49,6 +53,41 @@ qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
+/* ALTER FOREIGN TABLE relid OPTIONS (action option value), which fires this trigger again. */
+static void
+alter_option(Oid relid, const char *action, const char *option, const char *value)
+{
+	if (SPI_execute(psprintf("ALTER FOREIGN TABLE %s OPTIONS (%s %s %s)", qualified_name(relid),
+							 action, quote_identifier(option), quote_literal_cstr(value)),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not set option \"%s\" of foreign table %s", option,
+			 qualified_name(relid));
+	CommandCounterIncrement();
+}
+
+/* The owner of the model a role means by name, or NULL while there is none. */
+static char *
+model_owner(const char *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(model)};
+	char	   *owner = NULL;
+	int			result;
+
+	pgdl_push_catalog_path();
+	result = SPI_execute_with_args("SELECT owner::text FROM pgdl.models WHERE model = $1 "
+							  "GROUP BY owner ORDER BY bool_or(owner = current_user) DESC "
+							  "LIMIT 2", 1, argtypes, args, NULL, true, 0);
+	PopOverrideSearchPath();
+	if (result != SPI_OK_SELECT)
+		elog(ERROR, "could not look up model \"%s\"", model);
+	if (SPI_processed == 1 ||
+		(SPI_processed == 2 && strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+									  GetUserNameFromId(GetUserId(), false)) == 0))
+		owner = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return owner;
+}
+
 static void
 pin(Oid relid)
 {
@@ -56,6 +95,9 @@ pin(Oid relid)
 	ForeignServer *server = GetForeignServer(table->serverid);
 	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
 	const char *option;
+	char	   *kind;
+	char	   *model;
+	char	   *owner;
 	char	   *name;
 	Oid			named;
 	char	   *qualified;
@@ -67,7 +109,16 @@ pin(Oid relid)
 		return;
 	deleteDependencyRecordsForClass(RelationRelationId, relid, RelationRelationId,
 									DEPENDENCY_NORMAL);
-	option = pgdl_relation_option(pgdl_option_value(table->options, "kind"));
+	kind = pgdl_option_value(table->options, "kind");
+	model = pgdl_option_value(table->options, "model");
+	if (kind && strcmp(kind, "predictions") == 0 && model &&
+		pgdl_option_value(table->options, "owner") == NULL &&
+		(owner = model_owner(model)) != NULL)
+	{
+		alter_option(relid, "ADD", "owner", owner);		/* pins the relation too */
+		return;
+	}
+	option = pgdl_relation_option(kind);
 	name = option ? pgdl_option_value(table->options, option) : NULL;
 	if (name == NULL)
 		return;
@@ -84,12 +135,8 @@ pin(Oid relid)
 	if (strcmp(qualified, name) != 0)
 	{
 		/* fires this trigger again, which then finds the name qualified */
-		if (SPI_execute(psprintf("ALTER FOREIGN TABLE %s OPTIONS (SET %s %s)",
-								 qualified_name(relid), quote_identifier(option),
-								 quote_literal_cstr(qualified)), false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not qualify option \"%s\" of foreign table %s", option,
-				 qualified_name(relid));
-		CommandCounterIncrement();
+		alter_option(relid, "SET", option, qualified);
+		return;
 	}
 	ObjectAddressSet(dependent, RelationRelationId, relid);
 	ObjectAddressSet(referenced, RelationRelationId, named);
@@ -111,9 +158,11 @@ pgdl_pin_relations(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	pgdl_push_catalog_path();
 	if (SPI_execute("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands() "
 					"WHERE object_type = 'foreign table'", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the foreign tables of the command");
+	PopOverrideSearchPath();
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;

@@ -4,6 +4,8 @@ pinned: no role's search_path can redirect them later."""
 import psycopg
 import pytest
 
+from helpers import import_digit_model
+
 
 def options(conn, table):
     return dict(o.split("=", 1) for o in conn.execute(
@@ -36,6 +38,7 @@ def test_a_table_made_by_hand_is_pinned_too(alice_digits):
     alice.execute("CREATE FOREIGN TABLE by_hand (id int, class int) SERVER pgdl "
                   "OPTIONS (kind 'predictions', model 'm', source 'digits_test', key 'id')")
     assert options(alice, "by_hand")["source"] == "alice.digits_test"
+    assert options(alice, "by_hand")["owner"] == "alice"        # the model it means, pinned
     alice.execute("CREATE TABLE other_test AS SELECT * FROM digits_test LIMIT 3")
     alice.execute("ALTER TABLE other_test ADD PRIMARY KEY (id)")
     alice.execute("ALTER FOREIGN TABLE by_hand OPTIONS (SET source 'other_test')")
@@ -47,6 +50,22 @@ def test_a_table_made_by_hand_is_pinned_too(alice_digits):
     with pytest.raises(psycopg.errors.UndefinedTable):
         alice.execute("CREATE FOREIGN TABLE nowhere (id int) SERVER pgdl "
                       "OPTIONS (kind 'predictions', model 'm', source 'missing', key 'id')")
+
+
+def test_a_table_made_by_hand_scores_the_model_its_creator_meant(alice_digits):
+    alice, bob = alice_digits
+    alice.execute("SELECT pgdl.share_model('m', NULL)")
+    alice.execute("GRANT USAGE ON SCHEMA alice TO bob")
+    alice.execute("GRANT SELECT ON alice.digits_test TO bob")
+    bob.execute("CREATE FOREIGN TABLE bob.theirs (id int, version int) SERVER pgdl "
+                "OPTIONS (kind 'predictions', model 'm', source 'alice.digits_test', key 'id')")
+    assert options(bob, "bob.theirs")["owner"] == "alice"
+    import_digit_model(bob, "m")            # bob's own m: his table still scores alice's
+    import_digit_model(alice, "m", seed=4)
+    assert bob.execute("SELECT DISTINCT version FROM bob.theirs").fetchall() == [(2,)]
+    bob.execute("CREATE FOREIGN TABLE bob.mine (id int, version int) SERVER pgdl "
+                "OPTIONS (kind 'predictions', model 'm', source 'alice.digits_test', key 'id')")
+    assert options(bob, "bob.mine")["owner"] == "bob"
 
 
 def test_naming_a_table_takes_the_right_to_read_it(alice_digits):
