@@ -327,8 +327,10 @@ def insert(tabledef, values):
 def validate(kind, options):
     from pgdl import foreign
     pairs = dict(zip(options[0::2], options[1::2]))
-    if kind in foreign.INTERNAL_KINDS and not server.plpy.execute(
-            "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user")[0]["rolsuper"]:
+    with catalog_path():
+        superuser = server.plpy.execute("SELECT rolsuper FROM pg_roles "
+                                        "WHERE rolname = current_user")[0]["rolsuper"]
+    if kind in foreign.INTERNAL_KINDS and not superuser:
         raise invalid_option('kind "%s" is pgdl\'s own' % kind,
                              hint="Use pgdl.%s." % kind if kind == "model_training" else None)
     foreign.kind_class(kind, "being defined").validate_options(pairs)

@@ -103,11 +103,14 @@ class Predictions(PgdlWrapper):
     def _plan(self, quals):
         """The plan state: the model, its source and the SQL that reads it,
         worked out as the querying role (what a role sees and means by a
-        name is its own, so each role plans for itself)."""
+        name is its own, so each role plans for itself).  Kept for a table's
+        pinned source; for the generic table's source, named in the query,
+        within one statement only."""
         plpy = server.plpy
         choice = self._choice(quals)
-        role = plpy.execute("SELECT current_user AS role")[0]["role"]
-        plan = self._plans.get((choice, role))
+        now = plpy.execute("SELECT current_user AS role, statement_timestamp()::text AS at")[0]
+        cache_key = (choice, now["role"], now["at"] if self.generic else None)
+        plan = self._plans.get(cache_key)
         if plan is not None:
             return plan
         owner, model_name, source_name, version = choice
@@ -147,7 +150,7 @@ class Predictions(PgdlWrapper):
                 "feature_names": columns, "passed": passed, "task": row["task"]}
         if len(self._plans) > 32:
             self._plans.clear()
-        self._plans[(choice, role)] = plan
+        self._plans[cache_key] = plan
         return plan
 
     def plan_state(self, quals, columns):
