@@ -17,6 +17,7 @@ PG_MODULE_MAGIC;
 #endif
 
 char	   *pgdl_venv = NULL;
+static int	onnx_memory_limit = 4096;	/* MB */
 
 void		_PG_init(void);
 
@@ -32,6 +33,16 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+	/* What one backend's ONNX Runtime sessions may allocate, all together. */
+	DefineCustomIntVariable("pgdl.onnx_memory_limit",
+							"Memory the ONNX Runtime sessions of one backend may allocate.",
+							"Read when the backend first builds a session; a model that asks "
+							"for more fails with an error instead of exhausting the server.",
+							&onnx_memory_limit,
+							4096, 16, INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgdl");
 	pgdl_privilege_init();
 }
@@ -40,6 +51,15 @@ char *
 pgdl_site_packages_path(void)
 {
 	return psprintf("%s/lib/python%s/site-packages", pgdl_venv, PGDL_PYTHON_VERSION);
+}
+
+/* pgdl.onnx_memory_limit in bytes, for Python (through ctypes). */
+PGDLLEXPORT int64 pgdl_onnx_memory_bytes(void);
+
+int64
+pgdl_onnx_memory_bytes(void)
+{
+	return (int64) onnx_memory_limit * 1024 * 1024;
 }
 
 PG_FUNCTION_INFO_V1(pgdl_site_packages);

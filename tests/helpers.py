@@ -122,3 +122,26 @@ def looping_onnx(trips=10 ** 12):
     model.ir_version = 8
     return model.SerializeToString()
 
+
+def hungry_onnx(floats):
+    """A digit model that first fills a tensor of `floats` float32 values per
+    row (its shape follows the input's, so nothing folds it away early)."""
+    from onnx import TensorProto, helper, numpy_helper
+    nodes = [helper.make_node("Shape", ["x"], ["rows_by_64"]),
+             helper.make_node("Mul", ["rows_by_64", "scale"], ["shape"]),
+             helper.make_node("ConstantOfShape", ["shape"], ["big"],
+                              value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0])),
+             helper.make_node("ReduceSum", ["big"], ["nothing"], keepdims=0),
+             helper.make_node("MatMul", ["x", "W"], ["xw"]),
+             helper.make_node("Add", ["xw", "nothing"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["out"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "hungry",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", 10])],
+        [numpy_helper.from_array(np.array([1, floats // 64], np.int64), "scale"),
+         numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model.SerializeToString()
+

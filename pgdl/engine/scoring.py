@@ -16,6 +16,7 @@ statement_timeout or terminate request sets RunOptions.terminate
 (pgdl.interrupts), so scoring ends within a fraction of a second.
 """
 
+import ctypes
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -93,6 +94,47 @@ def provider_names(segment=0):
     return [p[0] if isinstance(p, tuple) else p for p in providers(segment)]
 
 
+_arena_limit = None
+
+
+def memory_limit():
+    """pgdl.onnx_memory_limit in bytes inside a backend, else None."""
+    try:
+        function = ctypes.CDLL(None).pgdl_onnx_memory_bytes
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_int64
+    return function()
+
+
+def _limit_memory(options):
+    """Sessions of this process allocate from one arena of at most
+    pgdl.onnx_memory_limit bytes (read once), so a model that asks for
+    more fails instead of exhausting the server's memory."""
+    import onnxruntime
+    global _arena_limit
+    if _arena_limit is None:
+        limit = memory_limit()
+        if limit:
+            onnxruntime.create_and_register_allocator(
+                onnxruntime.OrtMemoryInfo("Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR,
+                                          0, onnxruntime.OrtMemType.DEFAULT),
+                onnxruntime.OrtArenaCfg({"max_mem": limit, "arena_extend_strategy": 1}))
+        _arena_limit = limit or 0
+    if _arena_limit:
+        options.add_session_config_entry("session.use_env_allocators", "1")
+
+
+def _too_big(exc):
+    """The PgdlError for a run that asked the arena for more than it holds."""
+    if "is smaller than requested bytes" not in str(exc):
+        return None
+    return PgdlError("the ONNX model needs more memory than pgdl.onnx_memory_limit (%d MB) "
+                     "allows" % (_arena_limit // (1024 * 1024)),
+                     hint="A superuser may raise pgdl.onnx_memory_limit; fewer rows per batch "
+                          "(option batch_size) need less.", sqlstate="53200")
+
+
 def session(data, threads=None, segment=0):
     """An ONNX Runtime session on the model's bytes; PgdlError if they do not
     load, or if they refer to anything outside themselves."""
@@ -101,6 +143,7 @@ def session(data, threads=None, segment=0):
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     options.add_session_config_entry("session.load_model_format", "ONNX")
+    _limit_memory(options)
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -110,7 +153,7 @@ def session(data, threads=None, segment=0):
     try:
         return onnxruntime.InferenceSession(bytes(data), options, providers=providers(segment))
     except Exception as exc:    # onnxruntime raises its own Fail/InvalidProtobuf/... types
-        raise PgdlError("the ONNX model does not load: %s" % str(exc).strip().splitlines()[0],
+        raise _too_big(exc) or PgdlError("the ONNX model does not load: %s" % str(exc).strip().splitlines()[0],
                         sqlstate="22023")
 
 
@@ -153,9 +196,9 @@ class Scorer:
         try:
             with interrupts.stopping(options):
                 return self.session.run(None, {self.input_name: x}, options)[0]
-        except Exception:
+        except Exception as exc:
             interrupts.check()      # a terminated run raises; say it was a cancel
-            raise
+            raise _too_big(exc) or exc
 
 
 _cache = OrderedDict()

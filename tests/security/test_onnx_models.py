@@ -6,7 +6,7 @@ import time
 import psycopg
 import pytest
 
-from helpers import external_data_onnx, looping_onnx
+from helpers import digit_model, external_data_onnx, hungry_onnx, looping_onnx
 
 IMPORT = ("SELECT pgdl.import_onnx(%s, %s, class_values => '{0,1,2,3,4,5,6,7,8,9}', "
           "features => '{image}', normalizing_const => 16)")
@@ -84,3 +84,18 @@ def test_a_model_that_never_returns_stops_at_a_terminate(alice_digits, db, conne
     assert watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
                            (pid,)).fetchone() == (0,)
     assert db.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_model_takes_no_more_memory_than_allowed(roles, db):
+    alice, bob = roles
+    alice.execute("SELECT pgdl.site_packages()")               # loads pgdl
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        alice.execute("SET pgdl.onnx_memory_limit = '100GB'")
+    db.execute("SET pgdl.onnx_memory_limit = '64MB'")      # before this backend scores
+    with pytest.raises(psycopg.errors.OutOfMemory) as caught:
+        db.execute(IMPORT, ("hungry", hungry_onnx(2 ** 26)))    # 256 MB
+    assert caught.value.diag.message_primary == \
+        "the ONNX model needs more memory than pgdl.onnx_memory_limit (64 MB) allows"
+    db.rollback()
+    assert db.execute(IMPORT, ("fits", hungry_onnx(2 ** 20))).fetchone() == (1,)
+    assert db.execute(IMPORT, ("plain", digit_model()[0])).fetchone() == (1,)
