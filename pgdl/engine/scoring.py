@@ -8,7 +8,9 @@ outputs.  Scorers live in a small per-process cache keyed by model,
 version and creation time, so the next query in the same backend reuses
 the session; the key also holds the session's thread count, which depends
 on how many segments share the CPUs.  The cache is bounded by count and by
-the models' bytes; a session that leaves it takes its memory with it.
+the models' bytes, and all sessions of a process allocate from one arena
+capped by pgdl.onnx_memory_limit: what a session that leaves the cache held
+goes back to that arena for the next.
 
 Sessions are built from bytes that must hold every tensor themselves
 (pgdl.engine.onnx_check), and every run can be stopped: a cancel,
@@ -191,8 +193,6 @@ class Scorer:
         import onnxruntime
         options = onnxruntime.RunOptions()
         options.log_severity_level = 3
-        # what a run took from the arena goes back once it is done
-        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         try:
             with interrupts.stopping(options):
                 return self.session.run(None, {self.input_name: x}, options)[0]
