@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from pgdl import names, server
-from pgdl.engine import architecture, onnx_export, registry
+from pgdl.engine import architecture, catalog, onnx_export, registry
 from pgdl.engine import segment as segment_training
 from pgdl.engine import weights as weight_vectors
 from pgdl.engine.keras_loader import keras
@@ -46,9 +46,7 @@ def _json(value, name):
 
 
 def _one(sql, *args):
-    plpy = server.plpy
-    plan = plpy.prepare(sql, [kind for kind, _ in args])
-    rows = plpy.execute(plan, [value for _, value in args])
+    rows = catalog.execute(sql, [kind for kind, _ in args], [value for _, value in args])
     return dict(rows[0]) if rows else None
 
 
