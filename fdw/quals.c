@@ -199,8 +199,9 @@ pgdl_quals_from_private(List *private, List *exprs)
 /*
  * The quals as a pgdl.datum[] for Python: one row per qual with the column
  * name, operator, quantifier and the value in its natural Python type.
- * values/isnulls hold the evaluated value of each qual; with only_constants,
- * they are NULL and quals whose value is not a Const are left out (planning).
+ * values/isnulls hold the evaluated value of each qual; with only_constants
+ * (planning, EXPLAIN) they are NULL, and a qual whose value is not a Const
+ * carries the value's SQL text and a quantifier ending in "?".
  */
 Datum
 pgdl_quals_to_python(List *quals, Datum *values, bool *isnulls,
@@ -221,10 +222,24 @@ pgdl_quals_to_python(List *quals, Datum *values, bool *isnulls,
 		if (qual->value)
 		{
 			typid = exprType((Node *) qual->value);
+			if (only_constants && !IsA(qual->value, Const))
+			{
+				/*
+				 * A parameter (or a stable expression): its text, marked by
+				 * a trailing "?" on the quantifier, so that a wrapper can
+				 * plan for a value it learns at executor start.
+				 */
+				char	   *text = deparse_expression((Node *) qual->value, NIL, false, false);
+
+				rows = lappend(rows,
+							   DatumGetPointer(pgdl_datum_row(NameStr(att->attname), qual->opname,
+															  psprintf("%s?", qual->quantifier ? qual->quantifier : ""),
+															  TEXTOID, CStringGetTextDatum(text),
+															  false)));
+				continue;
+			}
 			if (only_constants)
 			{
-				if (!IsA(qual->value, Const))
-					continue;
 				value = ((Const *) qual->value)->constvalue;
 				isnull = ((Const *) qual->value)->constisnull;
 			}

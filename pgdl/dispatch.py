@@ -56,14 +56,22 @@ def _value(datum):
     return None
 
 
-def _quals(datums):
+def _quals(datums, table=None):
+    """Qual objects.  While planning, a value known only at executor start
+    (a query parameter) comes as a Parameter, to pgdl's own kinds only: a
+    multicorn2 class never sees such a qual before execute()."""
+    from pgdl.foreign.base import Parameter
     from pgdl.multicorn import Qual
     quals = []
     for datum in datums or ():
-        operator = datum["op"]
-        if datum["quantifier"]:
-            operator = (operator, datum["quantifier"] == "any")
-        quals.append(Qual(datum["name"], operator, _value(datum)))
+        operator, quantifier, value = datum["op"], datum["quantifier"] or "", _value(datum)
+        if quantifier.endswith("?"):
+            if table is None or not table.own:
+                continue
+            quantifier, value = quantifier[:-1], Parameter(value)
+        if quantifier:
+            operator = (operator, quantifier == "any")
+        quals.append(Qual(datum["name"], operator, value))
     return quals
 
 
@@ -196,15 +204,18 @@ def _boundary(function):
 def plan(tabledef, quals, columns):
     """rows, width, segments and parallel safety for the planner."""
     table = _table(tabledef)
-    quals = _quals(quals)
+    quals = _quals(quals, table)
     with _sections(table):
         rows, width = table.fdw.get_rel_size(quals, list(columns))
         segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
         exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) \
             if table.lockstep else 0
         state = table.fdw.plan_state(quals, list(columns)) if table.planned else None
+    parallel_safe = table.parallel_safe
+    if parallel_safe and callable(getattr(table.fdw, "is_parallel_safe", None)):
+        parallel_safe = bool(table.fdw.is_parallel_safe(quals, list(columns)))
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
-            "parallel_safe": table.parallel_safe, "has_source": table.has_source,
+            "parallel_safe": parallel_safe, "has_source": table.has_source,
             "exchange_bytes": max(exchange_bytes, 0),
             "state": None if state is None else json.dumps(state), "columnar": table.columnar}
 
@@ -308,7 +319,7 @@ def scan_columns(tabledef, quals, columns, segment, segments, state=None, rows=N
 def explain(tabledef, quals, columns, verbose, state=None):
     table = _table(tabledef)
     with _sections(table):
-        lines = table.fdw.explain(_quals(quals), list(columns), verbose=verbose,
+        lines = table.fdw.explain(_quals(quals, table), list(columns), verbose=verbose,
                                   **table.state_kwargs(state))
     return [str(line) for line in lines or ()]
 

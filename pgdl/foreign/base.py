@@ -13,6 +13,18 @@ segments; on Greenplum/Cloudberry the segment index and count of the
 segment process are."""
 
 
+class Parameter:
+    """A qual's value that the plan does not know: a query parameter (or a
+    stable expression), evaluated at executor start.  `text` is its SQL,
+    such as $1, for EXPLAIN."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __repr__(self):
+        return self.text
+
+
 def positive_int(name, text):
     try:
         value = int(text)

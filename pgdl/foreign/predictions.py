@@ -30,7 +30,7 @@ from pgdl import names, server
 from pgdl.data.preprocess import Source, _features
 from pgdl.engine import catalog, scoring
 from pgdl.errors import PgdlError, invalid_option
-from pgdl.foreign.base import PgdlWrapper, Segment, positive_int
+from pgdl.foreign.base import Parameter, PgdlWrapper, Segment, positive_int
 from pgdl.foreign.buffers import required_table
 from pgdl.kernels import PackError
 from pgdl.sql import ident, literal, typed
@@ -100,6 +100,16 @@ class Predictions(PgdlWrapper):
                             sqlstate="22023")
         return None, found["model"], found["source"], found.get("version")
 
+    @staticmethod
+    def _deferred(choice):
+        """A generic plan's choice names its model, source or version by a
+        parameter: the plan is worked out at executor start."""
+        return any(isinstance(value, Parameter) for value in choice)
+
+    def is_parallel_safe(self, quals, columns):
+        # a deferred plan runs SQL when the scan starts: only the leader can
+        return not self._deferred(self._choice(quals))
+
     def _plan(self, quals):
         """The plan state: the model, its source and the SQL that reads it,
         worked out as the querying role (what a role sees and means by a
@@ -108,6 +118,8 @@ class Predictions(PgdlWrapper):
         within one statement only."""
         plpy = server.plpy
         choice = self._choice(quals)
+        if self._deferred(choice):
+            return {"deferred": [repr(value) for value in choice]}
         now = plpy.execute("SELECT current_user AS role, statement_timestamp()::text AS at")[0]
         cache_key = (choice, now["role"], now["at"] if self.generic else None)
         plan = self._plans.get(cache_key)
@@ -156,6 +168,13 @@ class Predictions(PgdlWrapper):
     def plan_state(self, quals, columns):
         return self._plan(quals)
 
+    def _resolved(self, quals, plan):
+        """The plan of a scan: planned, or worked out now from the values of
+        the parameters it was planned with."""
+        if plan is None or "deferred" in plan:
+            return self._plan(quals)
+        return plan
+
     def _key_column(self, plan):
         return "key" if self.generic else plan["key"]
 
@@ -175,6 +194,16 @@ class Predictions(PgdlWrapper):
             else:
                 continue
             operator = qual.operator
+            if isinstance(qual.value, Parameter):     # EXPLAIN of a generic plan
+                if isinstance(operator, tuple):
+                    operator, any_of = operator
+                    if operator in PUSHED_OPERATORS:
+                        conditions.append("%s %s %s (%s)" % (expression, operator,
+                                                             "ANY" if any_of else "ALL",
+                                                             qual.value.text))
+                elif operator in PUSHED_OPERATORS:
+                    conditions.append("%s %s %s" % (expression, operator, qual.value.text))
+                continue
             if isinstance(operator, tuple):
                 operator, any_of = operator
                 if operator not in PUSHED_OPERATORS or not isinstance(qual.value, list):
@@ -197,13 +226,17 @@ class Predictions(PgdlWrapper):
 
     def get_rel_size(self, quals, columns):
         plan = self._plan(quals)
+        if "deferred" in plan:
+            keyed = any(q.field_name == "key" and q.value is not None for q in quals)
+            return (10.0 if keyed else 1000.0), 64
         if self._keyed(quals, plan):
-            values = [q.value for q in quals if q.field_name == self._key_column(plan)]
-            return max(len(v) if isinstance(v, list) else 1 for v in values), 64
+            return max(_keys_picked(q) for q in quals
+                       if q.field_name == self._key_column(plan) and q.value is not None), 64
         return plan["rows"], 64
 
     def get_segments(self, quals, columns):
-        if self._keyed(quals, self._plan(quals)):
+        plan = self._plan(quals)
+        if "deferred" in plan or self._keyed(quals, plan):
             return 1
         return self.options.get("segments", 1)
 
@@ -254,7 +287,7 @@ class Predictions(PgdlWrapper):
                 % (nulls, catalog.MODEL_COLUMNS, owner, model, version, owner, model, skip))
 
     def source(self, quals, columns, segment, plan_state=None):
-        plan = plan_state
+        plan = self._resolved(quals, plan_state)
         # a new scan of this segment: its first batch must bring the model row
         _running.pop((self._choice_of(plan), segment.index), None)
         batch = self.options.get("batch_size", DEFAULT_BATCH)
@@ -329,9 +362,10 @@ class Predictions(PgdlWrapper):
         values}) (numpy arrays for numbers), for the columns the query reads."""
         parts = rows["part"]
         first = parts.index(1) if 1 in parts else len(parts)   # model rows come first
-        scorer = self._scorer(rows, first, plan_state, segment)
+        plan = self._resolved(quals, plan_state)
+        scorer = self._scorer(rows, first, plan, segment)
         if first < len(parts):
-            yield self._score(scorer, rows, first, plan_state, quals, set(columns)).columns()
+            yield self._score(scorer, rows, first, plan, quals, set(columns)).columns()
 
     def _score(self, scorer, rows, first, plan, quals, wanted):
         """The batch's source rows (from `first` on), scored."""
@@ -359,6 +393,15 @@ class Predictions(PgdlWrapper):
 
     def explain(self, quals, columns, sortkeys=None, verbose=False, plan_state=None):
         plan = plan_state or self._plan(quals)
+        if "deferred" in plan:
+            model, source, version = plan["deferred"][1:]
+            lines = ["Model: %s, %s (resolved when the scan starts)"
+                     % (model, "latest version" if version == "None" else "version " + version),
+                     "Source: %s" % source]
+            if verbose:
+                pushed = self._pushed(quals, {"key": "key", "key_type": "text", "passed": {}})
+                lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
+            return lines
         version = ("version %d" % plan["version"] if plan["version"] is not None
                    else "latest version (%d when planned)" % plan["planned_version"])
         lines = ["Model: %s, %s" % (plan["model"], version),
@@ -376,6 +419,15 @@ class Predictions(PgdlWrapper):
             lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
             lines.append("Source Query: %s" % self._data_query(quals, plan, Segment(0, 1)))
         return lines
+
+
+def _keys_picked(qual):
+    """How many rows a qual on the key picks at most (an array parameter: a guess)."""
+    if isinstance(qual.value, list):
+        return len(qual.value)
+    if isinstance(qual.value, Parameter) and qual.is_list_operator:
+        return 10
+    return 1
 
 
 def create_table(name, model, source, key=None, version=None, pass_through=None, segments=None,
