@@ -20,8 +20,11 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
@@ -30,6 +33,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
 
 #include "pgdl_fdw.h"
 
@@ -179,5 +183,86 @@ pgdl_pin_relations(PG_FUNCTION_ARGS)
 			pin(relid);
 	}
 	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * pgdl_internal.pin_packed, a trigger on pgdl.packed: the packed table a
+ * summary describes depends on the extension, so DROP EXTENSION pgdl
+ * refuses while it exists, or drops it with CASCADE.  It fires when
+ * preprocess writes the summary and when a restore loads it.
+ */
+PG_FUNCTION_INFO_V1(pgdl_pin_packed);
+
+Datum
+pgdl_pin_packed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tuple;
+	bool		isnull;
+	Datum		output;
+	Oid			extension = get_extension_oid("pgdl", true);
+	ObjectAddress dependent;
+	ObjectAddress referenced;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("pgdl_internal.pin_packed() runs only as a row trigger")));
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple
+		: trigdata->tg_trigtuple;
+	output = heap_getattr(tuple, 1, RelationGetDescr(trigdata->tg_relation), &isnull);
+	if (!isnull && OidIsValid(extension) &&
+		get_rel_relkind(DatumGetObjectId(output)) != '\0')
+	{
+		ObjectAddressSet(dependent, RelationRelationId, DatumGetObjectId(output));
+		ObjectAddressSet(referenced, ExtensionRelationId, extension);
+		deleteDependencyRecordsForSpecific(RelationRelationId, dependent.objectId,
+										   DEPENDENCY_NORMAL, ExtensionRelationId, extension);
+		recordDependencyOn(&dependent, &referenced, DEPENDENCY_NORMAL);
+	}
+	return PointerGetDatum(tuple);
+}
+
+/*
+ * pgdl_internal.say_what_stays, at the start of DROP EXTENSION: dropping
+ * pgdl leaves its schema (PostgreSQL made it for the extension without
+ * making it a member), and its users' packed tables unless CASCADE.
+ */
+PG_FUNCTION_INFO_V1(pgdl_say_what_stays);
+
+Datum
+pgdl_say_what_stays(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
+	DropStmt   *stmt;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("pgdl_internal.say_what_stays() runs only as an event trigger")));
+	if (!IsA(trigdata->parsetree, DropStmt))
+		PG_RETURN_VOID();
+	stmt = (DropStmt *) trigdata->parsetree;
+	if (stmt->removeType != OBJECT_EXTENSION)
+		PG_RETURN_VOID();
+	foreach(lc, stmt->objects)
+	{
+		Node	   *object = lfirst(lc);
+
+		if (IsA(object, String) && strcmp(strVal(object), "pgdl") == 0)
+			ereport(NOTICE,
+					(errmsg("schema pgdl stays after DROP EXTENSION pgdl"),
+					 errdetail("Its models, packed summaries and architectures go with the "
+							   "extension%s.",
+							   stmt->behavior == DROP_CASCADE
+							   ? ", and so do the packed tables and predictions tables"
+							   : "; packed tables and predictions tables make it refuse "
+							   "without CASCADE"),
+					 errhint("DROP SCHEMA pgdl removes the empty schema; DROP SCHEMA "
+							 "pgdl_model_owners CASCADE the anchors that keep roles which "
+							 "owned models from being dropped.")));
+	}
 	PG_RETURN_VOID();
 }

@@ -46,6 +46,17 @@ def _insert(table, row, types, returning=None):
 def next_version(owner, name):
     """The next version of owner's model `name`.  Concurrent jobs for one
     model wait here for each other's transaction, so each gets its own."""
+    if not catalog.execute("SELECT pgdl.controls($1) AS ok", ["name"], [owner])[0]["ok"]:
+        holder = catalog.execute(
+            "SELECT pg_get_userbyid(c.relowner) AS holder FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'pgdl_model_owners' AND c.relname = $1", ["name"], [owner])
+        raise PgdlError("the model names of role %s belong to role %s"
+                        % (owner, holder[0]["holder"] if holder else "?"),
+                        detail="REASSIGN OWNED handed them over; they stay named under %s."
+                               % owner,
+                        hint="Ask that role to drop them (pgdl.drop_model).",
+                        sqlstate="42501")
     with privileged():
         catalog.execute("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
                         ["text", "text"], [owner, name])
@@ -81,6 +92,13 @@ def add_version(row, onnx, weights=None, weight_names=None, history=()):
                  "jsonb", "float8"],
                 key + [h["iteration"], h["segment"], h["rows"], h["loss"], h["metrics"],
                        h["validation_loss"], h["validation_metrics"], h["seconds"]])
+        sync_anchor(row["owner"])
+
+
+def sync_anchor(owner):
+    """owner's anchor in pgdl_model_owners, as pgdl's tables now say (inside a
+    privileged section): what DROP ROLE, DROP OWNED and REASSIGN OWNED see."""
+    catalog.execute("SELECT pgdl_internal.sync_anchor($1)", ["name"], [owner])
 
 
 def load_weights(owner, name, version):
@@ -109,7 +127,7 @@ def finish_job(job, values):
 def _owned(name):
     """The owner of the model `name` means to this role, which must act as it."""
     owner = catalog.resolve(name)
-    if not catalog.execute("SELECT pgdl.acts_as($1) AS ok", ["name"], [owner])[0]["ok"]:
+    if not catalog.execute("SELECT pgdl.controls($1) AS ok", ["name"], [owner])[0]["ok"]:
         raise PgdlError('model "%s" belongs to role %s' % (name, owner),
                         detail="A shared model may be used, not shared on, changed or dropped.",
                         sqlstate="42501")
@@ -117,17 +135,22 @@ def _owned(name):
 
 
 ACCESS = {
-    "share": "INSERT INTO pgdl.model_access (owner, model, grantee) VALUES ($1, $2, "
-             "$3::regrole) ON CONFLICT DO NOTHING",
+    "share": "INSERT INTO pgdl.model_access (owner, model, grantee) VALUES ($1, $2, $3) "
+             "ON CONFLICT DO NOTHING",
     "unshare": "DELETE FROM pgdl.model_access WHERE owner = $1 AND model = $2 "
-               "AND grantee IS NOT DISTINCT FROM $3::regrole",
+               "AND grantee IS NOT DISTINCT FROM $3",
 }
 
 
 def _access(change, name, grantee):
+    """grantee: a role as regrole writes it, or None for everyone."""
     owner = _owned(name)
+    if grantee is not None:
+        grantee = catalog.execute("SELECT rolname FROM pg_roles WHERE oid = $1::regrole",
+                                  ["text"], [grantee])[0]["rolname"]
     with privileged():
-        catalog.execute(ACCESS[change], ["name", "text", "text"], [owner, name, grantee])
+        catalog.execute(ACCESS[change], ["name", "text", "name"], [owner, name, grantee])
+        sync_anchor(owner)
 
 
 def share_model(name, grantee):
@@ -138,19 +161,49 @@ def unshare_model(name, grantee):
     _access("unshare", name, grantee)
 
 
-def drop_model(name, version=None):
+# The predictions tables of a model, and the version each is pinned to (NULL: the latest).
+SCORING_TABLES = (
+    "SELECT f.ftrelid::regclass::text AS name, "
+    "(SELECT option_value FROM pg_options_to_table(f.ftoptions) WHERE option_name = 'version') "
+    "AS version FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver "
+    "JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw WHERE w.fdwname = 'pgdl_fdw' "
+    "AND f.ftoptions @> ARRAY['kind=predictions', 'model=' || $2, 'owner=' || $1] "
+    "ORDER BY 1")
+CHILDREN = ("model_weights", "model_onnx", "training_history")
+
+
+def drop_model(name, version=None, cascade=False):
+    """Drops a version of a model (None: all of them, and its sharing).
+    Predictions tables that would be left without their version (pinned to
+    it, or on the latest when none is left) make it refuse, or with cascade
+    are dropped first, as their owner may."""
     owner = _owned(name)
+    versions = [r["version"] for r in catalog.execute(
+        "SELECT version FROM pgdl.models WHERE owner = $1 AND model = $2",
+        ["name", "text"], [owner, name])]
+    if version is not None and version not in versions:
+        raise PgdlError('model "%s" has no version %d' % (name, version), sqlstate="42704")
+    dropping = versions if version is None else [version]
+    left = set(versions) - set(dropping)
+    needing = [t["name"] for t in catalog.execute(SCORING_TABLES, ["name", "text"], [owner, name])
+               if (t["version"] is None and not left) or
+               (t["version"] is not None and int(t["version"]) in dropping)]
+    if needing and not cascade:
+        raise PgdlError('cannot drop model "%s"%s because predictions tables need it'
+                        % (name, "" if version is None else " version %d" % version),
+                        detail="\n".join("predictions table %s scores it" % t for t in needing),
+                        hint="Drop those tables first, or call pgdl.drop_model(..., "
+                             "cascade => true).", sqlstate="2BP01")
+    for table in needing:         # as the user: only their owner may drop them
+        catalog.execute("DROP FOREIGN TABLE %s" % table)
     with privileged():
         if version is None:
             catalog.execute("DELETE FROM pgdl.model_access WHERE owner = $1 AND model = $2",
                             ["name", "text"], [owner, name])
-            gone = catalog.execute("DELETE FROM pgdl.models WHERE owner = $1 AND model = $2 "
-                                   "RETURNING version", ["name", "text"], [owner, name])
-        else:
-            gone = catalog.execute("DELETE FROM pgdl.models WHERE owner = $1 AND model = $2 "
-                                   "AND version = $3 RETURNING version",
-                                   ["name", "text", "int4"], [owner, name, version])
-    if version is not None and not gone:
-        raise PgdlError('model "%s" has no version %d' % (name, version), sqlstate="42704")
-    return len(gone)
+        for table in CHILDREN + ("models",):
+            catalog.execute("DELETE FROM pgdl.%s WHERE owner = $1 AND model = $2 "
+                            "AND version = ANY ($3)" % table, ["name", "text", "int4[]"],
+                            [owner, name, dropping])
+        sync_anchor(owner)
+    return len(dropping)
 
