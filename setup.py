@@ -1,4 +1,4 @@
-"""Builds the pgdl Python package and compiles kernels/*.pyx into pgdl.kernels."""
+"""Compiles kernels/*.pyx into pgdl.kernels; the rest is in pyproject.toml."""
 
 import platform
 
@@ -17,12 +17,7 @@ kernels = [
 ]
 
 setup(
-    name="pgdl",
-    version="0.1.0",
-    description="Deep learning inside PostgreSQL, next to the data",
-    python_requires=">=3.11",
     packages=find_packages(include=["pgdl", "pgdl.*"]) + ["pgdl.kernels"],
     package_dir={"pgdl.kernels": "kernels"},
     ext_modules=cythonize(kernels, language_level=3),
-    install_requires=["numpy>=1.26"],
 )

@@ -48,9 +48,11 @@ pgdlExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	PgdlScanState *state = node->fdw_state;
 	TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
-	Oid			argtypes[5] = {TEXTOID, pgdl_datum_array_type(), TEXTARRAYOID, BOOLOID, TEXTOID};
+	Oid			argtypes[6] = {TEXTOID, pgdl_datum_array_type(), TEXTARRAYOID, BOOLOID, TEXTOID,
+	INT4OID};
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	List	   *names = pgdl_column_names(tupdesc, state->columns);
-	Datum		args[5];
+	Datum		args[6];
 	Datum		lines;
 	bool		isnull;
 
@@ -72,8 +74,10 @@ pgdlExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	args[2] = pgdl_text_array(names);
 	args[3] = BoolGetDatum(es->verbose);
 	args[4] = CStringGetTextDatum(state->plan_state);
-	lines = pgdl_call_function(pgdl_dispatch_function("_fdw_explain", 5, argtypes),
-							   5, args, NULL, &isnull);
+	/* the processes that run the scan: the leader and the workers planned */
+	args[5] = Int32GetDatum(1 + intVal(list_nth(plan->fdw_private, PGDL_PRIVATE_PLANNED_WORKERS)));
+	lines = pgdl_call_function(pgdl_dispatch_function("_fdw_explain", 6, argtypes),
+							   6, args, NULL, &isnull);
 	if (!isnull)
 		show_wrapper_lines(DatumGetArrayTypeP(lines), es);
 }

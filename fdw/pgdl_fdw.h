@@ -48,6 +48,7 @@ typedef struct PgdlQual
 } PgdlQual;
 
 extern List *pgdl_extract_quals(PlannerInfo *root, RelOptInfo *baserel);
+extern PgdlQual *pgdl_extract_join_qual(PlannerInfo *root, Expr *clause, RelOptInfo *baserel);
 extern List *pgdl_quals_to_private(List *quals, List **exprs);
 extern List *pgdl_quals_from_private(List *private, List *exprs);
 extern Datum pgdl_quals_to_python(List *quals, Datum *values, bool *isnulls,

@@ -4,9 +4,22 @@
  *
  * Python answers the planning questions once per scan in the query
  * (pgdl._fdw_plan): how many rows, how wide, whether the wrapper may run in
- * a parallel worker, and how many segments its rows split into.  A scan of
- * n > 1 segments gets a parallel-aware partial path with up to n - 1
- * workers; the participants claim segments from shared memory (scan.c).
+ * a parallel worker, how many segments its rows split into, what starting
+ * a participant costs, and the columns it can look rows up by (multicorn2's
+ * get_path_keys).
+ *
+ * A scan of n > 1 segments gets a parallel-aware partial path with up to
+ * n - 1 workers, beside the serial path; each participant pays its start-up
+ * (a worker starts Python and builds what the wrapper needs), so small and
+ * limited scans stay serial; it scales with parallel_setup_cost, and
+ * parallel_setup_cost = 0 makes the parallel path win.  The participants claim segments from shared
+ * memory (scan.c).  Segments in lockstep must run at once: only their
+ * parallel path can win.
+ *
+ * A path key gives parameterized paths, as postgres_fdw's for join
+ * clauses: in a nested loop, each outer row's value becomes the qual
+ * `column = value` handed to Python, so a join over a keyed wrapper costs
+ * what the matching rows cost.
  */
 #include "postgres.h"
 
@@ -17,6 +30,7 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
@@ -29,6 +43,9 @@
 #define PGDL_ROW_COST_FACTOR 100.0
 /* Start-up cost of a call into Python. */
 #define PGDL_STARTUP_COST 100.0
+/* A lookup (rescan of a parameterized path): a call into Python and one
+ * source query, about as long as producing 800 rows of a scan. */
+#define PGDL_RESCAN_COST 200.0
 
 typedef struct PgdlRelInfo
 {
@@ -42,7 +59,15 @@ typedef struct PgdlRelInfo
 	int64		exchange_bytes;
 	char	   *state;			/* the wrapper's plan state, or "" */
 	bool		columnar;
+	double		participant_cost;	/* starting one parallel participant */
+	List	   *path_keys;		/* PgdlPathKey */
 } PgdlRelInfo;
+
+typedef struct PgdlPathKey
+{
+	List	   *attnums;		/* Integer: the columns of the lookup */
+	double		rows;			/* rows one lookup returns */
+} PgdlPathKey;
 
 /* Columns the query reads: its target list and every restriction. */
 static List *
@@ -69,6 +94,46 @@ needed_columns(RelOptInfo *baserel, TupleDesc tupdesc)
 			columns = lappend(columns, makeInteger(att->attnum));
 	}
 	return columns;
+}
+
+/*
+ * Path keys as Python gives them: keys separated by \x1e, each its fields
+ * separated by \x1f: rows per lookup, then the column names.  A key naming
+ * a column the table lacks is dropped.
+ */
+static List *
+parse_path_keys(char *text, TupleDesc tupdesc)
+{
+	List	   *keys = NIL;
+	char	   *record;
+	char	   *save;
+
+	for (record = strtok_r(text, "\x1e", &save); record; record = strtok_r(NULL, "\x1e", &save))
+	{
+		PgdlPathKey *key = palloc0(sizeof(PgdlPathKey));
+		char	   *field;
+		char	   *fields_save;
+		bool		complete = true;
+
+		field = strtok_r(record, "\x1f", &fields_save);
+		key->rows = field ? Max(strtod(field, NULL), 1.0) : 1.0;
+		while ((field = strtok_r(NULL, "\x1f", &fields_save)) != NULL)
+		{
+			AttrNumber	attnum = InvalidAttrNumber;
+
+			for (int i = 0; i < tupdesc->natts; i++)
+				if (!TupleDescAttr(tupdesc, i)->attisdropped &&
+					strcmp(NameStr(TupleDescAttr(tupdesc, i)->attname), field) == 0)
+					attnum = TupleDescAttr(tupdesc, i)->attnum;
+			if (attnum == InvalidAttrNumber)
+				complete = false;
+			else
+				key->attnums = lappend(key->attnums, makeInteger(attnum));
+		}
+		if (complete && key->attnums)
+			keys = lappend(keys, key);
+	}
+	return keys;
 }
 
 static PgdlRelInfo *
@@ -114,6 +179,11 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	result = GetAttributeByNum(td, 7, &isnull);
 	info->state = isnull ? "" : TextDatumGetCString(result);
 	info->columnar = DatumGetBool(GetAttributeByNum(td, 8, &isnull)) && !isnull;
+	result = GetAttributeByNum(td, 9, &isnull);
+	info->participant_cost = isnull ? 0 : DatumGetFloat8(result);
+	result = GetAttributeByNum(td, 10, &isnull);
+	if (!isnull)
+		info->path_keys = parse_path_keys(TextDatumGetCString(result), tupdesc);
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 	if (info->segments > PGDL_MAX_SEGMENTS)
@@ -144,6 +214,95 @@ pgdlGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	baserel->reltarget->width = info->width;
 }
 
+/* generate_implied_equalities_for_column's test: is the member this column? */
+static bool
+member_is_column(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+				 EquivalenceMember *em, void *arg)
+{
+	Expr	   *expr = em->em_expr;
+
+	if (IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	return IsA(expr, Var) && ((Var *) expr)->varno == rel->relid &&
+		((Var *) expr)->varlevelsup == 0 && ((Var *) expr)->varattno == *(AttrNumber *) arg;
+}
+
+/* A join clause, movable to this scan, that Python can take as `column = value`. */
+static RestrictInfo *
+lookup_clause(PlannerInfo *root, RelOptInfo *baserel, AttrNumber attnum)
+{
+	ListCell   *lc;
+	List	   *implied = NIL;
+
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		PgdlQual   *qual;
+
+		if (!join_clause_is_movable_to(rinfo, baserel))
+			continue;
+		qual = pgdl_extract_join_qual(root, rinfo->clause, baserel);
+		if (qual && qual->attnum == attnum && strcmp(qual->opname, "=") == 0 &&
+			qual->quantifier == NULL)
+			return rinfo;
+	}
+	if (baserel->has_eclass_joins)
+		implied = generate_implied_equalities_for_column(root, baserel, member_is_column,
+														 &attnum, NULL);
+	foreach(lc, implied)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (join_clause_is_movable_to(rinfo, baserel) &&
+			pgdl_extract_join_qual(root, rinfo->clause, baserel))
+			return rinfo;
+	}
+	return NULL;
+}
+
+/* A parameterized path per path key whose every column a join clause gives. */
+static void
+add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, PgdlRelInfo *info)
+{
+	ListCell   *lc;
+
+	foreach(lc, info->path_keys)
+	{
+		PgdlPathKey *key = lfirst(lc);
+		Relids		required = NULL;
+		ListCell   *col;
+		ParamPathInfo *param_info;
+		ForeignPath *path;
+		double		rows;
+
+		foreach(col, key->attnums)
+		{
+			RestrictInfo *rinfo = lookup_clause(root, baserel, intVal(lfirst(col)));
+
+			if (rinfo == NULL)
+			{
+				required = NULL;
+				break;
+			}
+			required = bms_union(required, rinfo->clause_relids);
+		}
+		required = bms_del_members(required, baserel->relids);
+		if (bms_is_empty(required))
+			continue;
+		param_info = get_baserel_parampathinfo(root, baserel, required);
+		rows = Min(key->rows, param_info->ppi_rows);
+		path = create_foreignscan_path(root, baserel, NULL, clamp_row_est(rows),
+									   PGDL_RESCAN_COST,
+									   PGDL_RESCAN_COST +
+									   rows * cpu_operator_cost * PGDL_ROW_COST_FACTOR,
+									   NIL, required, NULL, NIL);
+		/* in a worker, below a Gather, each lookup would build its own session */
+		if (info->participant_cost > 0)
+			path->path.parallel_safe = false;
+		add_path(baserel, (Path *) path);
+	}
+}
+
 void
 pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -151,6 +310,7 @@ pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	Cost		run_cost = baserel->rows * cpu_operator_cost * PGDL_ROW_COST_FACTOR;
 	int			workers = Min(info->segments - 1, max_parallel_workers_per_gather);
 	bool		parallel;
+	bool		forced;
 	ForeignPath *path;
 
 	/* Segments in lockstep each need a process of their own: all workers. */
@@ -159,28 +319,43 @@ pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	parallel = workers > 0 && baserel->consider_parallel;
 
 	/*
-	 * Asking for segments asks for parallel execution: keep the serial path
-	 * for contexts where no Gather can go, and make it lose everywhere else.
+	 * A wrapper that does not say what a participant costs asks for parallel
+	 * execution by asking for segments, as lockstep segments must: keep the
+	 * serial path for contexts where no Gather can go, and make it lose
+	 * everywhere else.
 	 */
+	forced = parallel && (info->exchange_bytes > 0 || info->participant_cost <= 0);
 	path = create_foreignscan_path(root, baserel, NULL, baserel->rows,
 								   PGDL_STARTUP_COST,
-								   PGDL_STARTUP_COST + run_cost + (parallel ? disable_cost : 0),
+								   PGDL_STARTUP_COST + run_cost + (forced ? disable_cost : 0),
 								   NIL, NULL, NULL, NIL);
+	/*
+	 * Run whole in each worker below a Gather (the inner side of a join),
+	 * a scan that costs its participants would start and score everything
+	 * once per worker: such a scan runs in the leader, or as its own
+	 * partial path.
+	 */
+	if (info->participant_cost > 0)
+		path->path.parallel_safe = false;
 	add_path(baserel, (Path *) path);
 
 	if (parallel)
 	{
 		double		participants = workers + 1;
+		/* what the wrapper says, at the default parallel_setup_cost (1000) */
+		Cost		startup = PGDL_STARTUP_COST +
+			Max(info->participant_cost, 0) * parallel_setup_cost / 1000.0;
 
 		path = create_foreignscan_path(root, baserel, NULL, baserel->rows / participants,
-									   PGDL_STARTUP_COST,
-									   PGDL_STARTUP_COST + run_cost / participants,
+									   startup, startup + run_cost / participants,
 									   NIL, NULL, NULL, NIL);
 		path->path.parallel_aware = true;
 		path->path.parallel_safe = true;
 		path->path.parallel_workers = workers;
 		add_partial_path(baserel, (Path *) path);
 	}
+	if (info->exchange_bytes <= 0)
+		add_lookup_paths(root, baserel, info);
 }
 
 ForeignScan *
@@ -189,14 +364,37 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 				   Plan *outer_plan)
 {
 	PgdlRelInfo *info = rel_info(root, baserel, foreigntableid);
+	List	   *handed = info->quals;
+	int			segments = info->segments;
 	List	   *exprs;
-	List	   *quals = pgdl_quals_to_private(info->quals, &exprs);
+	List	   *quals;
 	List	   *private;
+	ListCell   *lc;
+
+	/* A lookup: the join clauses become quals whose values come from outside. */
+	if (best_path->path.param_info)
+	{
+		handed = list_copy(handed);
+		foreach(lc, best_path->path.param_info->ppi_clauses)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			PgdlQual   *qual = pgdl_extract_join_qual(root, rinfo->clause, baserel);
+
+			if (qual)
+				handed = lappend(handed, qual);
+		}
+		segments = 1;
+	}
+	/* A serial plan of a wrapper that costs its participants: one segment, one pass. */
+	if (!best_path->path.parallel_aware && info->exchange_bytes <= 0 &&
+		info->participant_cost > 0)
+		segments = 1;
+	quals = pgdl_quals_to_private(handed, &exprs);
 
 	/* PostgreSQL rechecks every qual: Python's filtering is an optimization. */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
 
-	private = list_make5(quals, info->columns, makeInteger(info->segments),
+	private = list_make5(quals, info->columns, makeInteger(segments),
 						 makeInteger(best_path->path.parallel_workers),
 						 makeInteger(info->has_source));
 	private = lappend(private, makeString(psprintf(INT64_FORMAT, info->exchange_bytes)));

@@ -39,13 +39,20 @@ own_column(Node *node, Index relid)
 	return NULL;
 }
 
+/*
+ * A value Python can be handed: no columns (of a join clause: none of this
+ * scan's, the others' become parameters of a nested loop), no volatile
+ * functions, no subplans.
+ */
 static bool
-is_value(Node *node)
+is_value(Node *node, PlannerInfo *root, Index relid)
 {
-	return node != NULL &&
-		!contain_var_clause(node) &&
-		!contain_volatile_functions(node) &&
-		!contain_subplans(node);
+	if (node == NULL || contain_volatile_functions(node) || contain_subplans(node))
+		return false;
+	if (root == NULL)
+		return !contain_var_clause(node);
+	return !bms_is_member(relid, pull_varnos(root, node)) &&
+		!contain_vars_of_level((Node *) node, 1);
 }
 
 static PgdlQual *
@@ -64,7 +71,7 @@ make_qual(AttrNumber attnum, Oid opno, const char *quantifier, Node *value)
 }
 
 static PgdlQual *
-extract_qual(Expr *clause, Index relid)
+extract_qual(Expr *clause, Index relid, PlannerInfo *root)
 {
 	/* A boolean column on its own is `column = true`; NOT column is `= false`. */
 	{
@@ -87,9 +94,9 @@ extract_qual(Expr *clause, Index relid)
 			return NULL;
 		left = linitial(op->args);
 		right = lsecond(op->args);
-		if ((var = own_column(left, relid)) && is_value(right))
+		if ((var = own_column(left, relid)) && is_value(right, root, relid))
 			return make_qual(var->varattno, op->opno, NULL, right);
-		if ((var = own_column(right, relid)) && is_value(left))
+		if ((var = own_column(right, relid)) && is_value(left, root, relid))
 		{
 			Oid			commutator = get_commutator(op->opno);
 
@@ -104,7 +111,7 @@ extract_qual(Expr *clause, Index relid)
 		Var		   *var = own_column(linitial(saop->args), relid);
 		Node	   *array = lsecond(saop->args);
 
-		if (var && is_value(array))
+		if (var && is_value(array, root, relid))
 			return make_qual(var->varattno, saop->opno, saop->useOr ? "any" : "all", array);
 		return NULL;
 	}
@@ -137,11 +144,18 @@ pgdl_extract_quals(PlannerInfo *root, RelOptInfo *baserel)
 
 		if (rinfo->pseudoconstant)
 			continue;
-		qual = extract_qual(rinfo->clause, baserel->relid);
+		qual = extract_qual(rinfo->clause, baserel->relid, NULL);
 		if (qual)
 			quals = lappend(quals, qual);
 	}
 	return quals;
+}
+
+/* A join clause as a qual on this scan, its other side's columns parameters. */
+PgdlQual *
+pgdl_extract_join_qual(PlannerInfo *root, Expr *clause, RelOptInfo *baserel)
+{
+	return extract_qual(clause, baserel->relid, root);
 }
 
 /*
@@ -196,6 +210,27 @@ pgdl_quals_from_private(List *private, List *exprs)
 	return quals;
 }
 
+static bool
+has_vars_or_params(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) || IsA(node, Param) || IsA(node, PlaceHolderVar))
+		return true;
+	return expression_tree_walker(node, has_vars_or_params, context);
+}
+
+/* The SQL of a value the plan does not know, for EXPLAIN: $n, or what it computes. */
+static char *
+value_text(Node *value)
+{
+	if (IsA(value, Param) && ((Param *) value)->paramkind == PARAM_EXTERN)
+		return psprintf("$%d", ((Param *) value)->paramid);
+	if (!has_vars_or_params(value, NULL))
+		return deparse_expression(value, NIL, false, false);
+	return pstrdup("(a value of the outer query)");
+}
+
 /*
  * The quals as a pgdl.datum[] for Python: one row per qual with the column
  * name, operator, quantifier and the value in its natural Python type.
@@ -229,7 +264,7 @@ pgdl_quals_to_python(List *quals, Datum *values, bool *isnulls,
 				 * a trailing "?" on the quantifier, so that a wrapper can
 				 * plan for a value it learns at executor start.
 				 */
-				char	   *text = deparse_expression((Node *) qual->value, NIL, false, false);
+				char	   *text = value_text((Node *) qual->value);
 
 				rows = lappend(rows,
 							   DatumGetPointer(pgdl_datum_row(NameStr(att->attname), qual->opname,

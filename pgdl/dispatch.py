@@ -9,6 +9,7 @@ pgdl's errors into PostgreSQL ERRORs.
 """
 
 import importlib
+import inspect
 import json
 import sys
 import traceback
@@ -100,6 +101,11 @@ class _Table:
         self.lockstep = callable(getattr(cls, "exchange_bytes", None))
         self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
         self.planned = callable(getattr(cls, "plan_state", None))
+        # multicorn2's get_path_keys: columns the wrapper looks rows up by
+        self.keyed = callable(getattr(cls, "get_path_keys", None))
+        # explain(..., participants=n): how many processes run the scan
+        self.counts_participants = "participants" in inspect.signature(cls.explain).parameters \
+            if callable(getattr(cls, "explain", None)) else False
         # a wrapper that returns batches of rows as columns (execute_columns)
         self.columnar = callable(getattr(cls, "execute_columns", None))
         self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
@@ -211,13 +217,28 @@ def plan(tabledef, quals, columns):
         exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) \
             if table.lockstep else 0
         state = table.fdw.plan_state(quals, list(columns)) if table.planned else None
-    parallel_safe = table.parallel_safe
-    if parallel_safe and callable(getattr(table.fdw, "is_parallel_safe", None)):
-        parallel_safe = bool(table.fdw.is_parallel_safe(quals, list(columns)))
+        parallel_safe = table.parallel_safe
+        if parallel_safe and callable(getattr(table.fdw, "is_parallel_safe", None)):
+            parallel_safe = bool(table.fdw.is_parallel_safe(quals, list(columns)))
+        path_keys = table.fdw.get_path_keys() if table.keyed else ()
+    cost = getattr(table.fdw, "participant_cost", None)
     return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
             "parallel_safe": parallel_safe, "has_source": table.has_source,
             "exchange_bytes": max(exchange_bytes, 0),
-            "state": None if state is None else json.dumps(state), "columnar": table.columnar}
+            "state": None if state is None else json.dumps(state), "columnar": table.columnar,
+            "participant_cost": None if cost is None else float(cost),
+            "path_keys": _path_keys(path_keys)}
+
+
+def _path_keys(keys):
+    """multicorn2's get_path_keys() answer, [(columns, rows)] (columns: a name
+    or a tuple of names), as fdw/plan.c reads it: keys separated by \\x1e,
+    fields by \\x1f, rows first."""
+    records = []
+    for columns, rows in keys or ():
+        names = [columns] if isinstance(columns, str) else list(columns)
+        records.append("\x1f".join([repr(float(rows))] + [str(name) for name in names]))
+    return "\x1e".join(records) or None
 
 
 @_boundary
@@ -316,11 +337,14 @@ def scan_columns(tabledef, quals, columns, segment, segments, state=None, rows=N
 
 
 @_boundary
-def explain(tabledef, quals, columns, verbose, state=None):
+def explain(tabledef, quals, columns, verbose, state=None, participants=1):
     table = _table(tabledef)
+    kwargs = table.state_kwargs(state)
+    if table.counts_participants:
+        kwargs["participants"] = participants
     with _sections(table):
         lines = table.fdw.explain(_quals(quals, table), list(columns), verbose=verbose,
-                                  **table.state_kwargs(state))
+                                  **kwargs)
     return [str(line) for line in lines or ()]
 
 

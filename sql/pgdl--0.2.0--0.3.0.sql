@@ -209,4 +209,26 @@ COMMENT ON FUNCTION pgdl.drop_model(text, int4, bool) IS
     'drops a version of your model (NULL: every version, and its sharing); returns how many '
     'versions went.  It refuses while predictions tables need what it drops, unless cascade';
 
+------------------------------------------------------------------------------
+-- Planning: what a parallel participant costs, and the columns a wrapper
+-- looks rows up by (parameterized paths for joins; fdw/plan.c)
+------------------------------------------------------------------------------
+
+DROP FUNCTION pgdl_internal._fdw_plan(text, pgdl.datum[], text[]);
+CREATE FUNCTION pgdl_internal._fdw_plan(tabledef text, quals pgdl.datum[], columns text[],
+    OUT rows float8, OUT width int4, OUT segments int4, OUT parallel_safe bool,
+    OUT has_source bool, OUT exchange_bytes int8, OUT state text, OUT columnar bool,
+    OUT participant_cost float8, OUT path_keys text)
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].plan(tabledef, quals, columns)
+$$;
+
+-- EXPLAIN learns how many processes run the scan, so it can say what each does.
+DROP FUNCTION pgdl_internal._fdw_explain(text, pgdl.datum[], text[], bool, text);
+CREATE FUNCTION pgdl_internal._fdw_explain(tabledef text, quals pgdl.datum[], columns text[],
+    verbose bool, state text, participants int4) RETURNS text[]
+LANGUAGE plpython3u AS $$
+return GD["pgdl"].explain(tabledef, quals, columns, verbose, state, participants)
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgdl_internal FROM PUBLIC;

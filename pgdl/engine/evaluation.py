@@ -1,9 +1,10 @@
 """pgdl.evaluate: a model version scored against a labelled table.
 
 Scores with the same ONNX session as predictions, then measures the loss
-and every metric the model was compiled with (Keras's own loss and metric
-functions, so the figures match model.evaluate), and counts the confusion
-matrix.  Imported models use categorical cross-entropy and accuracy
+and every metric the model was compiled with (in numpy, as Keras defines
+them, so the figures match model.evaluate without loading TensorFlow:
+pgdl.engine.measures; Keras itself only for what that does not know), and
+counts the confusion matrix.  Imported models use categorical cross-entropy and accuracy
 (classification) or mean squared and absolute error (regression).
 """
 
@@ -12,8 +13,7 @@ import json
 import numpy as np
 
 from pgdl.data.preprocess import Source, _features
-from pgdl.engine import catalog, scoring
-from pgdl.engine.keras_loader import keras
+from pgdl.engine import catalog, measures, scoring
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
 
@@ -36,10 +36,10 @@ def _name(metric):
 
 
 def _metric(metric, y_true, y_pred, task):
-    if metric in ("accuracy", "acc"):
-        if task == "classification":
-            return float(np.mean(y_true.argmax(axis=1) == y_pred.argmax(axis=1)))
-        return float(np.mean(y_true == y_pred))
+    value = measures.metric(metric, y_true, y_pred, task)
+    if value is not None:
+        return value
+    from pgdl.engine.keras_loader import keras
     found = keras().metrics.get(metric)
     if isinstance(found, type):
         found = found()
@@ -104,9 +104,11 @@ def evaluate(model, source, version=None, label=None, features=None):
     else:
         y_true = np.asarray([float(v) for v in labels], np.float32).reshape(-1, 1)
 
-    loss_function = keras().losses.get(loss)
-    results.append({"metric": "loss", "value": float(np.mean(np.asarray(
-        loss_function(y_true, y_pred)))), "actual": None, "predicted": None})
+    value = measures.loss(loss, y_true, y_pred)
+    if value is None:
+        from pgdl.engine.keras_loader import keras
+        value = float(np.mean(np.asarray(keras().losses.get(loss)(y_true, y_pred))))
+    results.append({"metric": "loss", "value": value, "actual": None, "predicted": None})
     for metric in metrics:
         results.append({"metric": _name(metric), "value": _metric(metric, y_true, y_pred, task),
                         "actual": None, "predicted": None})

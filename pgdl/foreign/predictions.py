@@ -234,6 +234,19 @@ class Predictions(PgdlWrapper):
                        if q.field_name == self._key_column(plan) and q.value is not None), 64
         return plan["rows"], 64
 
+    # A parallel participant starts Python, reads the model and builds its
+    # ONNX session before its first row (about as long as scoring some
+    # 50,000 rows of a small model); the leader keeps its session between
+    # queries.  In the planner's units (fdw/plan.c: 0.25 per row), at the
+    # default parallel_setup_cost, with which it scales.
+    participant_cost = 12500.0
+
+    def get_path_keys(self):
+        """A join on the key looks rows up: one source row per key."""
+        if self.generic:
+            return [(("key",), 1)]
+        return [((self.options.get("key") or self._plan([])["key"],), 1)]
+
     def get_segments(self, quals, columns):
         plan = self._plan(quals)
         if "deferred" in plan or self._keyed(quals, plan):
@@ -391,7 +404,8 @@ class Predictions(PgdlWrapper):
                 return qual.value
         return None
 
-    def explain(self, quals, columns, sortkeys=None, verbose=False, plan_state=None):
+    def explain(self, quals, columns, sortkeys=None, verbose=False, plan_state=None,
+                participants=1):
         plan = plan_state or self._plan(quals)
         if "deferred" in plan:
             model, source, version = plan["deferred"][1:]
@@ -409,11 +423,14 @@ class Predictions(PgdlWrapper):
                  "Execution Provider: %s" % ", ".join(scoring.provider_names())]
         planned = plan["version"] or plan["planned_version"]
         if any(v == planned for v, _ in scoring.cached_versions(
-                plan["owner"], plan["model"],
-                scoring.default_threads(self.get_segments(quals, columns)))):
-            lines.append("ONNX Session: reused, version %d" % planned)
+                plan["owner"], plan["model"], scoring.default_threads(participants))):
+            session = "reused, version %d" % planned
         else:
-            lines.append("ONNX Session: built for version %d at the first batch" % planned)
+            session = "built for version %d at the first batch" % planned
+        if participants > 1:        # a worker is a new process: it builds its own
+            session = "%s in the leader; built by each of %d workers" % (session,
+                                                                        participants - 1)
+        lines.append("ONNX Session: " + session)
         if verbose:
             pushed = self._pushed(quals, plan)
             lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))

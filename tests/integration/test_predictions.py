@@ -49,6 +49,7 @@ def test_predictions_match_keras_within_1e_5(scored):
 
 
 def test_two_segments_score_disjoint_shares_whose_union_is_the_serial_result(scored):
+    scored.execute("SET parallel_setup_cost = 0")      # 449 rows would not pay for a worker
     scored.execute("SELECT pgdl.create_predictions_table('split', 'd', 'digits_test', "
                    "segments => 2)")
     serial = rows(scored, "SELECT id, class, probability FROM digit_predictions ORDER BY id")
@@ -62,6 +63,7 @@ def test_two_segments_score_disjoint_shares_whose_union_is_the_serial_result(sco
 
 
 def test_segments_of_a_view_split_by_a_hash_of_the_key(scored):
+    scored.execute("SET parallel_setup_cost = 0")
     scored.execute("CREATE VIEW odd_digits AS SELECT * FROM digits_test WHERE id % 2 = 1")
     scored.execute("SELECT pgdl.create_predictions_table('odd', 'd', 'odd_digits', key => 'id', "
                    "segments => 2)")
