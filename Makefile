@@ -20,6 +20,11 @@ OBJS = fdw/handler.o fdw/options.o fdw/quals.o fdw/values.o fdw/python_call.o \
        fdw/privilege.o fdw/depend.o
 EXTENSION = pgdl
 DATA = $(wildcard sql/pgdl--*.sql)
+# pg_regress (make installcheck, against PGHOST/PGPORT): the SQL surface and
+# EXPLAIN output, test/sql against test/expected.
+REGRESS = surface explain
+REGRESS_OPTS = --inputdir=test --outputdir=$(REGRESS_OUT)
+REGRESS_OUT ?= test
 PG_CPPFLAGS = -DPGDL_DEFAULT_VENV='"$(PGDL_VENV)"' -DPGDL_PYTHON_VERSION='"$(PYTHON_VERSION)"'
 
 # Until setup has installed PostgreSQL's server headers, only our own targets work.
@@ -37,6 +42,7 @@ demo: setup
 	$(VENV_PYTHON) -m pgdl.demo
 
 test: setup
+	bash scripts/setup-clients.sh
 	$(PGDL_VENV)/bin/pytest
 
 db: setup

@@ -179,11 +179,15 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	result = GetAttributeByNum(td, 7, &isnull);
 	info->state = isnull ? "" : TextDatumGetCString(result);
 	info->columnar = DatumGetBool(GetAttributeByNum(td, 8, &isnull)) && !isnull;
-	result = GetAttributeByNum(td, 9, &isnull);
-	info->participant_cost = isnull ? 0 : DatumGetFloat8(result);
-	result = GetAttributeByNum(td, 10, &isnull);
-	if (!isnull)
-		info->path_keys = parse_path_keys(TextDatumGetCString(result), tupdesc);
+	/* SQL before 0.3.0 (not yet ALTER EXTENSION UPDATEd) returns 8 fields */
+	if (HeapTupleHeaderGetNatts(td) >= 10)
+	{
+		result = GetAttributeByNum(td, 9, &isnull);
+		info->participant_cost = isnull ? 0 : DatumGetFloat8(result);
+		result = GetAttributeByNum(td, 10, &isnull);
+		if (!isnull)
+			info->path_keys = parse_path_keys(TextDatumGetCString(result), tupdesc);
+	}
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 	if (info->segments > PGDL_MAX_SEGMENTS)

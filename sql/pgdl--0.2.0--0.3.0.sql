@@ -223,6 +223,32 @@ LANGUAGE plpython3u AS $$
 return GD["pgdl"].plan(tabledef, quals, columns)
 $$;
 
+-- A predictions table can come with a view over it, for the BI tools that
+-- list tables and views but not foreign tables.
+DROP FUNCTION pgdl.create_predictions_table(text, text, text, text, int4, text[], int4, text,
+    text, int4, int4);
+DROP FUNCTION pgdl_internal._create_predictions_table(text, text, text, text, int4, text[],
+    int4, text, text, int4, int4);
+CREATE FUNCTION pgdl_internal._create_predictions_table(name text, model text, source text,
+    key text, version int4, pass_through text[], segments int4, features text, on_error text,
+    top_k int4, batch_size int4, "view" text)
+RETURNS regclass LANGUAGE plpython3u AS $$
+return GD["pgdl"].create_predictions_table(name, model, source, key, version, pass_through,
+                                           segments, features, on_error, top_k, batch_size,
+                                           view)
+$$;
+CREATE FUNCTION pgdl.create_predictions_table(name text, model text, source text,
+    key text DEFAULT NULL, version int4 DEFAULT NULL, pass_through text[] DEFAULT NULL,
+    segments int4 DEFAULT NULL, features text DEFAULT NULL, on_error text DEFAULT NULL,
+    top_k int4 DEFAULT NULL, batch_size int4 DEFAULT NULL, "view" text DEFAULT NULL)
+RETURNS regclass AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
+COMMENT ON FUNCTION pgdl.create_predictions_table(text, text, text, text, int4, text[], int4,
+    text, text, int4, int4, text) IS
+    'creates foreign table name: predictions of model (version: default latest) on table '
+    'source, with the key, class, probability, probabilities, top_classes, top_probabilities, '
+    'value and version columns typed for the model, and the pass_through source columns; '
+    'view: also a view of that name over it, which BI tools list as they list tables';
+
 -- EXPLAIN learns how many processes run the scan, so it can say what each does.
 DROP FUNCTION pgdl_internal._fdw_explain(text, pgdl.datum[], text[], bool, text);
 CREATE FUNCTION pgdl_internal._fdw_explain(tabledef text, quals pgdl.datum[], columns text[],

@@ -95,8 +95,9 @@ class Predictions(PgdlWrapper):
                 found[qual.field_name] = qual.value
         if "model" not in found or "source" not in found:
             raise PgdlError("pgdl.predictions needs WHERE model = '...' AND source = '...'",
-                            hint="Give both as constants; or create a predictions table of "
-                                 "your own with pgdl.create_predictions_table.",
+                            hint="Give both, as constants or parameters; or create a "
+                                 "predictions table of your own with "
+                                 "pgdl.create_predictions_table.",
                             sqlstate="22023")
         return None, found["model"], found["source"], found.get("version")
 
@@ -448,9 +449,10 @@ def _keys_picked(qual):
 
 
 def create_table(name, model, source, key=None, version=None, pass_through=None, segments=None,
-                 features=None, on_error_option=None, top_k=None, batch_size=None):
+                 features=None, on_error_option=None, top_k=None, batch_size=None, view=None):
     """pgdl.create_predictions_table: a predictions table with columns typed
-    for the model, pinned to the model's owner and to the source table."""
+    for the model, pinned to the model's owner and to the source table; with
+    `view`, a view over it too (BI tools list views, not foreign tables)."""
     plpy = server.plpy
     row = catalog.model_row(model, version, extra=", features")
     table = Source(source, key)
@@ -485,6 +487,12 @@ def create_table(name, model, source, key=None, version=None, pass_through=None,
         target, ", ".join("%s %s" % (ident(c), t) for c, t in columns),
         ", ".join("%s %s" % (ident(option), literal(value))
                   for option, value in options if value is not None)))
+    if view is not None:
+        shown = names.new_relation(view, "view")
+        plpy.execute("CREATE VIEW %s AS SELECT * FROM %s" % (shown, target))
+        plpy.execute("COMMENT ON VIEW %s IS %s" % (shown, literal(
+            "predictions of model %s on %s (foreign table %s), for tools that list views"
+            % (model, table.name, target))))
     return target
 
 

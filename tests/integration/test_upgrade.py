@@ -93,6 +93,26 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
             [("postgres", "d")]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             plain.execute("INSERT INTO pgdl.model_access (model, grantee) VALUES ('d', NULL)")
-    # new versions come the 0.2.0 way
-    old.execute("SELECT pgdl.drop_model('d', 1)")
+
+    # 0.3.0: the owner's anchor and the grantee's USAGE on it, sharing by role name
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.3.0'")
+    assert old.execute("SELECT c.relname, pg_get_userbyid(c.relowner), "
+                       "has_sequence_privilege('plain', c.oid, 'USAGE') FROM pg_class c "
+                       "WHERE c.relnamespace = 'pgdl_model_owners'::regnamespace"
+                       ).fetchall() == [("postgres", "postgres", True)]
+    assert old.execute("SELECT model, grantee FROM pgdl.model_access").fetchall() == \
+        [("d", "plain")]
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        old.execute("DROP ROLE plain")
+    with psycopg.connect(host=cluster.host, port=cluster.port, user="plain",
+                         dbname="pgdl_old") as plain:
+        assert plain.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+        assert plain.execute("SELECT count(*) FROM d_predictions p JOIN digits_test s "
+                             "USING (id) WHERE s.id < 50").fetchone()[0] > 0
+    with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+        old.execute("SELECT pgdl.drop_model('d', 1)")
+    old.execute("SELECT pgdl.drop_model('d', 1, cascade => true)")
     assert old.execute("SELECT count(*) FROM pgdl.model_onnx").fetchone() == (0,)
+    assert old.execute("SELECT to_regclass('d_predictions')").fetchone() == (None,)
+    assert old.execute("SELECT count(*) FROM pg_class "
+                       "WHERE relnamespace = 'pgdl_model_owners'::regnamespace").fetchone() == (0,)
