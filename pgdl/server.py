@@ -5,6 +5,7 @@ Outside the server (plain pytest, benchmarks) nothing is attached: messages
 go to the `logging` module and SQL is unavailable.
 """
 
+import ctypes
 import logging
 
 from pgdl.errors import PgdlError
@@ -22,6 +23,28 @@ def attach(module):
 
 def inside():
     return plpy is not None
+
+
+def _backend():
+    try:
+        lib = ctypes.CDLL(None)
+        lib.GetCurrentStatementStartTimestamp.restype = ctypes.c_int64
+        lib.GetCurrentCommandId.restype = ctypes.c_uint32
+        lib.GetCurrentCommandId.argtypes = [ctypes.c_bool]
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
+_lib = _backend()
+
+
+def statement():
+    """Which statement (and command within it) this process runs: what one
+    snapshot of the data holds for (None outside a backend)."""
+    if _lib is None or plpy is None:
+        return None
+    return _lib.GetCurrentStatementStartTimestamp(), _lib.GetCurrentCommandId(False)
 
 
 def report(level, message, hint=None, detail=None):

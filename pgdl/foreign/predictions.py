@@ -19,6 +19,13 @@ this process already has a session for it) its ONNX bytes, followed by its
 share of the source rows: a block range of the table, or a hash of the key
 for views.  Quals on the key and pass-through columns become the source
 query's WHERE.  Batches start small and double, so a LIMIT stops early.
+
+A lookup (`key = value`, as a nested loop's parameterized scan asks one per
+outer row) on an integer key with a unique btree index reads a window of the
+source in key order: when the keys come in order, as from an index scan,
+each window doubles and later lookups find their row already scored, so a
+join reads the source once per window of keys instead of once per key.
+Windows hold for one statement only.
 """
 
 import json
@@ -41,6 +48,8 @@ GENERIC = ("model", "source", "key") + PREDICTED
 PUSHED_OPERATORS = {"=", "<>", "<", "<=", ">", ">="}
 FIRST_BATCH = 64
 DEFAULT_BATCH = 4096
+LARGEST_WINDOW = 1024
+INTEGER_TYPES = {"smallint", "integer", "bigint"}
 
 # The session key of each running segment scan, by (model choice, segment):
 # its first batch brings the model row, its later batches find the session
@@ -79,6 +88,8 @@ class Predictions(PgdlWrapper):
         super().__init__(fdw_options, fdw_columns)
         self.generic = "model" not in self.options
         self._plans = {}
+        self._windows = OrderedDict()   # lookups' windows, by what they read
+        self._pending = None            # the lookup whose rows a scan brings
 
     # -- planning (in the leader, where SQL runs) ------------------------------
 
@@ -152,15 +163,21 @@ class Predictions(PgdlWrapper):
                     continue
                 column = table.column(name, "pass-through column")
                 passed[name] = column["type"]
-        relkind = plpy.execute("SELECT relkind, reltuples FROM pg_class WHERE oid = %d"
-                               % table.oid)[0]
+        relkind = plpy.execute(
+            "SELECT relkind, reltuples, EXISTS (SELECT 1 FROM pg_index i "
+            "JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_am a ON a.oid = x.relam "
+            "JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = i.indkey[0] "
+            "WHERE i.indrelid = c.oid AND a.amname = 'btree' AND i.indisunique "
+            "AND i.indnkeyatts = 1 AND k.attname = %s) AS indexed "
+            "FROM pg_class c WHERE c.oid = %d" % (literal(key), table.oid))[0]
         types = {name: column["type"] for name, column in table.columns.items()}
         plan = {"owner": row["owner"], "model": model_name, "version": version,
                 "planned_version": row["version"], "source": table.qualified,
                 "source_oid": table.oid, "source_name": table.name, "relkind": relkind["relkind"],
                 "rows": max(float(relkind["reltuples"]), 1000.0), "key": key,
                 "key_type": types[key], "features": expression, "kind": kind,
-                "feature_names": columns, "passed": passed, "task": row["task"]}
+                "feature_names": columns, "passed": passed, "task": row["task"],
+                "ordered_key": bool(relkind["indexed"]) and types[key] in INTEGER_TYPES}
         if len(self._plans) > 32:
             self._plans.clear()
         self._plans[cache_key] = plan
@@ -256,14 +273,47 @@ class Predictions(PgdlWrapper):
 
     # -- the rows a segment reads ----------------------------------------------
 
-    def _data_query(self, quals, plan, segment):
+    def _data_query(self, quals, plan, segment, window=None):
+        """The source rows' SQL; window (key, size): the size rows from key on."""
         conditions = self._pushed(quals, plan)
         if segment.count > 1:
             conditions.append(self._share(plan, segment))
+        if window is not None:
+            conditions.append("%s >= %s" % (ident(plan["key"]),
+                                            typed(window[0], plan["key_type"])))
         passed = "".join(", %s" % ident(name) for name in plan["passed"])
-        return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s"
+        return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s%s"
                 % (ident(plan["key"]), plan["features"], passed, plan["source"],
-                   (" WHERE " + " AND ".join(conditions)) if conditions else ""))
+                   (" WHERE " + " AND ".join(conditions)) if conditions else "",
+                   "" if window is None else " ORDER BY %s LIMIT %d" % (ident(plan["key"]),
+                                                                       window[1])))
+
+    # -- lookups ---------------------------------------------------------------
+
+    def _lookup(self, quals, plan, segment):
+        """The key a scan looks up (its one qual on the key is key = integer),
+        and the quals besides it; None when it is no lookup a window serves."""
+        if self.generic or not plan.get("ordered_key") or segment.count > 1:
+            return None
+        on_key = [q for q in quals if q.field_name == plan["key"]]
+        if len(on_key) != 1 or on_key[0].operator != "=" or \
+                type(on_key[0].value) is not int:
+            return None
+        return on_key[0].value, [q for q in quals if q is not on_key[0]]
+
+    def _window(self, plan, others, columns):
+        marker = server.statement()
+        if marker is None:
+            return None
+        context = (self._choice_of(plan), tuple(sorted(columns)),
+                   tuple(self._pushed(others, plan)))
+        window = self._windows.get(context)
+        if window is None or window.marker != marker:
+            window = self._windows[context] = _Window(marker)
+            while len(self._windows) > 8:
+                self._windows.popitem(last=False)
+        return window
+
 
     @staticmethod
     def _share(plan, segment):
@@ -302,9 +352,25 @@ class Predictions(PgdlWrapper):
 
     def source(self, quals, columns, segment, plan_state=None):
         plan = self._resolved(quals, plan_state)
+        batch = self.options.get("batch_size", DEFAULT_BATCH)
+        self._pending = None
+        lookup = self._lookup(quals, plan, segment)
+        window = lookup and self._window(plan, lookup[1], columns)
+        if window is not None and window.covers(lookup[0]):
+            # scored earlier in this statement, the model's rows read then:
+            # one row that says so
+            self._pending = (window, lookup[0], 0)
+            return "SELECT 2::int4 AS part" + ", NULL::text" * (5 + len(plan["passed"])), 1, 1
         # a new scan of this segment: its first batch must bring the model row
         _running.pop((self._choice_of(plan), segment.index), None)
-        batch = self.options.get("batch_size", DEFAULT_BATCH)
+        if window is not None:
+            key, others = lookup
+            size = window.next_size(key)
+            self._pending = (window, key, size)
+            sql = "(%s) UNION ALL (%s)" % (self._model_query(plan, segment),
+                                           self._data_query(others, plan, segment,
+                                                            window=(key, size)))
+            return sql, size + FIRST_BATCH, size + FIRST_BATCH
         sql = "(%s) UNION ALL (%s)" % (self._model_query(plan, segment),
                                        self._data_query(quals, plan, segment))
         return sql, batch, min(FIRST_BATCH, batch)
@@ -374,11 +440,27 @@ class Predictions(PgdlWrapper):
                         segment=None, rows=None, plan_state=None):
         """Scores one batch of source rows; yields it as (rows, {column:
         values}) (numpy arrays for numbers), for the columns the query reads."""
+        pending, self._pending = self._pending, None
+        if pending is not None and not pending[2]:        # a lookup the window holds
+            found, values = pending[0].select(pending[1])
+            if found:
+                yield found, values
+            return
         parts = rows["part"]
         first = parts.index(1) if 1 in parts else len(parts)   # model rows come first
         plan = self._resolved(quals, plan_state)
         scorer = self._scorer(rows, first, plan, segment)
-        if first < len(parts):
+        if pending is not None:             # a lookup that read a new window
+            window, key, size = pending
+            if first < len(parts):
+                scored = self._score(scorer, rows, first, plan, quals, set(columns))
+                window.fill(key, size, rows["key"][first:], *scored.columns())
+            else:                           # no source row from key on
+                window.fill(key, size, [], 0, {})
+            found, values = window.select(key)
+            if found:
+                yield found, values
+        elif first < len(parts):
             yield self._score(scorer, rows, first, plan, quals, set(columns)).columns()
 
     def _score(self, scorer, rows, first, plan, quals, wanted):
@@ -504,6 +586,45 @@ def _class_type(stored, model):
         raise PgdlError('model "%s" has class type "%s", which is not a type' % (model, stored),
                         sqlstate="42704")
     return found
+
+
+class _Window:
+    """Scored source rows of the keys from `low` to `high` (None: to the end
+    of the source), all of them: what a statement's lookups read in key
+    order.  Each lookup just past the window (keys coming in order) doubles
+    the next window's size; a lookup elsewhere starts again at one row."""
+
+    def __init__(self, marker):
+        self.marker = marker
+        self.low = self.high = self.last = None
+        self.size = 0
+        self.positions, self.columns = {}, {}
+
+    def covers(self, key):
+        self.last, last = key, self.last
+        self._in_order = last is not None and self.low is not None and last >= self.low and \
+            self.high is not None and key > self.high
+        return self.low is not None and self.low <= key and (self.high is None or
+                                                             key <= self.high)
+
+    def next_size(self, key):
+        self.size = min(self.size * 2, LARGEST_WINDOW) if self._in_order else 1
+        return self.size
+
+    def fill(self, key, size, keys, rows, columns):
+        self.low = key
+        self.high = keys[-1] if rows >= size else None
+        self.positions = {}
+        for position, found in enumerate(keys):
+            self.positions.setdefault(found, []).append(position)
+        self.columns = columns
+
+    def select(self, key):
+        """(rows, {column: values}) of the rows of `key` in the window."""
+        positions = self.positions.get(key, [])
+        return len(positions), {
+            name: values[positions] if isinstance(values, np.ndarray) else
+            [values[p] for p in positions] for name, values in self.columns.items()}
 
 
 class _Scored:
