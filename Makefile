@@ -3,6 +3,8 @@
 #   make demo    the main job end to end, on a throwaway cluster it starts
 #   make test    install what the tests need, then run them
 #   make db      start or reuse the local cluster with pgdl; prints its URI last
+#   make citus   build Citus once, start or reuse a coordinator and two workers
+#                with citus and pgdl; prints the coordinator's URI last
 #   make bench   all benchmarks
 #
 # PGDL_VENV is the Python environment the server imports pgdl from (the
@@ -33,7 +35,7 @@ ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 endif
 
-.PHONY: setup demo test db bench
+.PHONY: setup demo test db citus bench
 
 setup:
 	PGDL_VENV=$(PGDL_VENV) PG_CONFIG=$(PG_CONFIG) bash scripts/setup.sh
@@ -43,10 +45,15 @@ demo: setup
 
 test: setup
 	bash scripts/setup-clients.sh
+	PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh
 	$(PGDL_VENV)/bin/pytest
 
 db: setup
 	@$(VENV_PYTHON) -m pgdl.cluster start
+
+citus: setup
+	@PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh
+	@$(VENV_PYTHON) -m pgdl.citus start
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(VENV_PYTHON) $$script || exit 1; done

@@ -119,8 +119,10 @@ class Predictions(PgdlWrapper):
         return any(isinstance(value, Parameter) for value in choice)
 
     def is_parallel_safe(self, quals, columns):
-        # a deferred plan runs SQL when the scan starts: only the leader can
-        return not self._deferred(self._choice(quals))
+        # a deferred plan runs SQL when the scan starts: only the leader can;
+        # Citus runs no distributed query from a parallel worker
+        plan = self._plan(quals)
+        return "deferred" not in plan and plan["relkind"] != "distributed"
 
     def _plan(self, quals):
         """The plan state: the model, its source and the SQL that reads it,
@@ -170,6 +172,10 @@ class Predictions(PgdlWrapper):
             "WHERE i.indrelid = c.oid AND a.amname = 'btree' AND i.indisunique "
             "AND i.indnkeyatts = 1 AND k.attname = %s) AS indexed "
             "FROM pg_class c WHERE c.oid = %d" % (literal(key), table.oid))[0]
+        if relkind["relkind"] == "r" and _distributed(table.oid):
+            # Citus keeps a distributed table's rows in shards on the workers,
+            # and reads them for one process of the coordinator: one segment
+            relkind = dict(relkind, relkind="distributed")
         types = {name: column["type"] for name, column in table.columns.items()}
         plan = {"owner": row["owner"], "model": model_name, "version": version,
                 "planned_version": row["version"], "source": table.qualified,
@@ -267,7 +273,7 @@ class Predictions(PgdlWrapper):
 
     def get_segments(self, quals, columns):
         plan = self._plan(quals)
-        if "deferred" in plan or self._keyed(quals, plan):
+        if "deferred" in plan or plan["relkind"] == "distributed" or self._keyed(quals, plan):
             return 1
         return self.options.get("segments", 1)
 
@@ -519,6 +525,16 @@ class Predictions(PgdlWrapper):
             lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
             lines.append("Source Query: %s" % self._data_query(quals, plan, Segment(0, 1)))
         return lines
+
+
+def _distributed(oid):
+    """Whether a table is a Citus distributed (or reference) table."""
+    plpy = server.plpy
+    if plpy.execute("SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL AS citus"
+                    )[0]["citus"]:
+        return bool(plpy.execute("SELECT 1 FROM pg_catalog.pg_dist_partition "
+                                 "WHERE logicalrelid = %d" % int(oid)))
+    return False
 
 
 def _keys_picked(qual):
