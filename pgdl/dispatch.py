@@ -319,8 +319,10 @@ def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
                                                       segments, state, rows)
         to_tuple = table.row
-        for row in table.fdw.execute(quals_, columns_, **kwargs):
-            yield to_tuple(row)
+        # as multicorn2: execute() may return None (no rows) and yield None (no row)
+        for row in table.fdw.execute(quals_, columns_, **kwargs) or ():
+            if row is not None:
+                yield to_tuple(row)
     return _scanning(generate)
 
 

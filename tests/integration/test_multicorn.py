@@ -108,3 +108,12 @@ def test_import_foreign_schema(constant):
                       ("gamma", ["rows=4", "source=remote.gamma"])]
     assert constant.execute("SELECT label FROM imported.alpha LIMIT 1").fetchone() == \
         ("label 0",)
+
+
+def test_execute_may_return_none_and_yield_none(db):
+    db.execute("""CREATE SERVER sparse FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.SparseFDW')""")
+    db.execute("CREATE FOREIGN TABLE none_at_all (id int) SERVER sparse OPTIONS (rows '0')")
+    db.execute("CREATE FOREIGN TABLE some_none (id int) SERVER sparse OPTIONS (rows '3')")
+    assert db.execute("SELECT count(*) FROM none_at_all").fetchone() == (0,)
+    assert db.execute("SELECT id FROM some_none ORDER BY id").fetchall() == [(0,), (1,), (2,)]

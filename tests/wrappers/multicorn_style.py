@@ -157,3 +157,22 @@ class LockstepFDW(ForeignDataWrapper):
             total = sum(exchange.slot(k).view("<f8")[0] for k in range(segment.count))
             exchange.wait()      # everyone has read before anyone writes again
             yield {"segment": segment.index, "round": round_, "total": total, "pid": os.getpid()}
+
+
+class SparseFDW(ForeignDataWrapper):
+    """execute() returns None when option `rows` is 0, and yields None
+    between rows otherwise, as some multicorn2 wrappers do."""
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.rows = int(options.get("rows", "3"))
+
+    def execute(self, quals, columns):
+        if self.rows == 0:
+            return None
+        return self._rows()
+
+    def _rows(self):
+        for i in range(self.rows):
+            yield None
+            yield {"id": i}
