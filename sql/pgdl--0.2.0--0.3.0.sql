@@ -133,6 +133,28 @@ BEGIN
     END IF;
 END $$;
 
+-- Grants written into pgdl.model_access give USAGE on the anchor at once:
+-- a restore loads them before it replays the anchors' ACLs, which stop at
+-- the first role the cluster lacks, so those that exist keep their access.
+-- Nothing is revoked or dropped here (the models may not be loaded yet).
+CREATE FUNCTION pgdl_internal.grant_anchor_usage() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT DISTINCT n.owner, n.grantee FROM new_rows n
+             WHERE pgdl_internal.anchor(n.owner) IS NOT NULL
+               AND (n.grantee IS NULL
+                    OR EXISTS (SELECT 1 FROM pg_roles x WHERE x.rolname = n.grantee)) LOOP
+        EXECUTE format('GRANT USAGE ON SEQUENCE pgdl_model_owners.%I TO %s', r.owner,
+                       CASE WHEN r.grantee IS NULL THEN 'PUBLIC'
+                            ELSE quote_ident(r.grantee) END);
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER access_grants_usage AFTER INSERT ON pgdl.model_access
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION pgdl_internal.grant_anchor_usage();
+
 -- An anchor dropped (DROP OWNED, or by hand) takes the models named under
 -- its role along; a role that lost its USAGE loses its grants.
 CREATE OR REPLACE FUNCTION pgdl_internal.forget_packed() RETURNS event_trigger

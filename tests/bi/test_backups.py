@@ -104,3 +104,41 @@ def test_a_restore_gives_back_every_model_and_identical_predictions(source_db, c
     finally:
         target.close()
         connect().execute("DROP DATABASE IF EXISTS pgdl_restored")
+
+
+def test_a_restore_without_one_grantee_keeps_every_model_and_every_other_grant(
+        db, cluster, connect, tmp_path):
+    for role in ("owner_a", "gone_b", "kept_c"):
+        db.execute("DO $$ BEGIN CREATE ROLE %s LOGIN; "
+                   "EXCEPTION WHEN duplicate_object THEN NULL; END $$" % role)
+    db.commit()
+    owner = connect("owner_a")
+    import_digit_model(owner, "a")
+    owner.execute("SELECT pgdl.share_model('a', 'gone_b')")
+    owner.execute("SELECT pgdl.share_model('a', 'kept_c')")
+    owner.close()
+    where = ["-h", cluster.host, "-p", str(cluster.port), "-U", "postgres"]
+    dump = str(tmp_path / "dump")
+    code, errors = run(BIN + "/pg_dump", "-Fc", "-f", dump, *where, db.info.dbname)
+    assert code == 0, errors
+    db.execute("DROP OWNED BY gone_b")
+    db.commit()
+    connect().execute("DROP ROLE gone_b")
+    target = restored(cluster, connect, "pgdl_restored")
+    try:
+        code, errors = run(BIN + "/pg_restore", "-d", "pgdl_restored", *where, dump)
+        assert code != 0 and 'role "gone_b" does not exist' in errors    # reported
+        assert target.execute("SELECT owner, model, version FROM pgdl.models").fetchall() == \
+            [("owner_a", "a", 1)]
+        assert sorted(target.execute("SELECT grantee FROM pgdl.model_access").fetchall()) == \
+            [("gone_b",), ("kept_c",)]
+        with psycopg.connect(host=cluster.host, port=cluster.port, user="kept_c",
+                             dbname="pgdl_restored", autocommit=True) as kept:
+            assert kept.execute("SELECT model FROM pgdl.model_versions").fetchall() == \
+                [("a",)]
+    finally:
+        target.close()
+        admin = connect()
+        admin.execute("DROP DATABASE IF EXISTS pgdl_restored")
+        admin.execute("DO $$ BEGIN CREATE ROLE gone_b LOGIN; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
