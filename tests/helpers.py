@@ -48,22 +48,29 @@ def images(db, table, shape):
     return x.astype(np.float32), np.array([label for _, label in rows])
 
 
+def onnx_model(nodes, name, inputs, outputs, initializers):
+    """ONNX bytes of a graph from x (n, inputs floats) to out (n, outputs floats)."""
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", inputs])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", outputs])],
+        initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
 def logistic_onnx(weights, bias, softmax=True):
     """A hand-built ONNX model: softmax(x W + b) (or its logits)."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
     nodes = [helper.make_node("MatMul", ["x", "W"], ["xw"]),
              helper.make_node("Add", ["xw", "b"], ["logits" if softmax else "out"])]
     if softmax:
         nodes.append(helper.make_node("Softmax", ["logits"], ["out"], axis=1))
-    graph = helper.make_graph(
-        nodes, "logistic",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", weights.shape[1]])],
-        [numpy_helper.from_array(weights.astype(np.float32), "W"),
-         numpy_helper.from_array(bias.astype(np.float32), "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    return model.SerializeToString()
+    return onnx_model(nodes, "logistic", weights.shape[0], weights.shape[1],
+                      [numpy_helper.from_array(weights.astype(np.float32), "W"),
+                       numpy_helper.from_array(bias.astype(np.float32), "b")])
 
 
 def digit_model(seed=0):
@@ -111,16 +118,10 @@ def looping_onnx(trips=10 ** 12):
     nodes = [helper.make_node("Loop", ["trips", "go", "x"], ["acc"], body=body),
              helper.make_node("MatMul", ["acc", "W"], ["logits"]),
              helper.make_node("Softmax", ["logits"], ["out"], axis=1)]
-    graph = helper.make_graph(
-        nodes, "looping",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", 10])],
-        [numpy_helper.from_array(np.array(trips, np.int64), "trips"),
-         numpy_helper.from_array(np.array(True), "go"),
-         numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    return model.SerializeToString()
+    return onnx_model(nodes, "looping", 64, 10,
+                      [numpy_helper.from_array(np.array(trips, np.int64), "trips"),
+                       numpy_helper.from_array(np.array(True), "go"),
+                       numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
 
 
 def hungry_onnx(floats):
@@ -135,13 +136,7 @@ def hungry_onnx(floats):
              helper.make_node("MatMul", ["x", "W"], ["xw"]),
              helper.make_node("Add", ["xw", "nothing"], ["logits"]),
              helper.make_node("Softmax", ["logits"], ["out"], axis=1)]
-    graph = helper.make_graph(
-        nodes, "hungry",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
-        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["n", 10])],
-        [numpy_helper.from_array(np.array([1, floats // 64], np.int64), "scale"),
-         numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    return model.SerializeToString()
+    return onnx_model(nodes, "hungry", 64, 10,
+                      [numpy_helper.from_array(np.array([1, floats // 64], np.int64), "scale"),
+                       numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
 
