@@ -53,9 +53,7 @@ class CitusCluster:
     def create_database(self, dbname):
         """dbname on every node, with citus and pgdl, the workers joined."""
         for node in self.nodes:
-            exists = node.psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % dbname)
-            if "1" not in exists:
-                node.psql('CREATE DATABASE "%s"' % dbname)
+            node.ensure_database(dbname)
             # a joined worker refuses extension DDL, even IF NOT EXISTS
             installed = node.psql("SELECT string_agg(extname, ',') FROM pg_extension "
                                   "WHERE extname IN ('citus', 'pgdl')", dbname)

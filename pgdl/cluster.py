@@ -33,6 +33,15 @@ SETTINGS = {
 }
 
 
+def sql_literal(text):
+    """text as an SQL string literal (standard_conforming_strings, the default)."""
+    return "'%s'" % text.replace("'", "''")
+
+
+def sql_ident(text):
+    return '"%s"' % text.replace('"', '""')
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,10 +113,13 @@ class Cluster:
                                "-d", dbname, "-c", sql],
                               check=True, capture_output=True, text=True).stdout
 
-    def create_database(self, dbname):
-        exists = self.psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % dbname)
+    def ensure_database(self, dbname):
+        exists = self.psql("SELECT 1 FROM pg_database WHERE datname = %s" % sql_literal(dbname))
         if "1" not in exists:
-            self.psql('CREATE DATABASE "%s"' % dbname)
+            self.psql("CREATE DATABASE %s" % sql_ident(dbname))
+
+    def create_database(self, dbname):
+        self.ensure_database(dbname)
         self.psql("CREATE EXTENSION IF NOT EXISTS pgdl CASCADE", dbname)
         self.psql("ALTER EXTENSION pgdl UPDATE", dbname)     # a cluster kept from before
 

@@ -195,6 +195,7 @@ def drop_model(name, version=None, cascade=False):
                         hint="Drop those tables first, or call pgdl.drop_model(..., "
                              "cascade => true).", sqlstate="2BP01")
     for table in needing:         # as the user: only their owner may drop them
+        # (regclass::text quotes each name and, on the catalog path, qualifies it)
         catalog.execute("DROP FOREIGN TABLE %s" % table)
     with privileged():
         if version is None:

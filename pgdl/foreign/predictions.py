@@ -362,7 +362,7 @@ class Predictions(PgdlWrapper):
         self._pending = None
         lookup = self._lookup(quals, plan, segment)
         window = lookup and self._window(plan, lookup[1], columns)
-        if window is not None and window.covers(lookup[0]):
+        if window is not None and window.look_up(lookup[0]):
             # scored earlier in this statement, the model's rows read then:
             # one row that says so
             self._pending = (window, lookup[0], 0)
@@ -616,7 +616,9 @@ class _Window:
         self.size = 0
         self.positions, self.columns = {}, {}
 
-    def covers(self, key):
+    def look_up(self, key):
+        """Records a lookup of key (the order of lookups sizes the next
+        window); whether the window holds key's rows already."""
         self.last, last = key, self.last
         self._in_order = last is not None and self.low is not None and last >= self.low and \
             self.high is not None and key > self.high
