@@ -416,6 +416,8 @@ share_model = _forward("pgdl.engine.registry", "share_model", "share_model", [(0
 unshare_model = _forward("pgdl.engine.registry", "unshare_model", "unshare_model",
                          [(0, "a model")])
 drop_model = _forward("pgdl.engine.registry", "drop_model", "drop_model", [(0, "a model")])
+segment_task = _forward("pgdl.distributed.worker", "task", "segment_task",
+                        [(0, "a shard"), (1, "a segment"), (2, "a task"), (3, "a payload")])
 
 
 @_boundary

@@ -64,19 +64,30 @@ class Normalization:
         return np.float32(0.0)
 
 
-def standardization(rows, kind, size, chunk=4096):
-    """Per-feature mean and std (std 0 becomes 1) over raw rows, in float64."""
+def feature_sums(rows, kind, size, chunk=4096):
+    """(rows, per-feature sum, per-feature sum of squares) in float64: what
+    standardization needs, and what the shares of a distributed table add up."""
     total = np.zeros(size)
     squares = np.zeros(size)
     for start in range(0, len(rows), chunk):
         values = kernels.pack_rows(rows[start:start + chunk], kind, size).astype(np.float64)
         total += values.sum(axis=0)
         squares += np.square(values).sum(axis=0)
-    count = max(len(rows), 1)
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - np.square(mean), 0.0))
+    return len(rows), total, squares
+
+
+def standardization_of(count, total, squares):
+    """Per-feature mean and std (std 0 becomes 1) from feature_sums."""
+    count = max(count, 1)
+    mean = np.asarray(total) / count
+    std = np.sqrt(np.maximum(np.asarray(squares) / count - np.square(mean), 0.0))
     std[std == 0] = 1.0
     return Normalization("standard", mean=mean.astype(np.float32), std=std.astype(np.float32))
+
+
+def standardization(rows, kind, size, chunk=4096):
+    """Per-feature mean and std (std 0 becomes 1) over raw rows, in float64."""
+    return standardization_of(*feature_sums(rows, kind, size, chunk))
 
 
 def default_buffer_size(rows, segments, feature_size):

@@ -7,11 +7,13 @@ caller's transaction, so a failure leaves neither behind.
 
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from pgdl import names, server, sql
 from pgdl.data import packing
+from pgdl.distributed.layout import distribution
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
 from pgdl.privilege import privileged, user_path
@@ -54,13 +56,15 @@ class Source:
                             sqlstate="42703")
         return self.columns[name]
 
-    def read(self, features, label):
+    def read(self, features, label, relation=None):
         """Every row's key (ctid as text without a key column), feature
-        expression and label, as three lists."""
+        expression and label, as three lists; from `relation` (SQL name of
+        one of the table's shards) where given."""
         plpy = server.plpy
         key = plpy.quote_ident(self.key) if self.key else "ctid::text"
         cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
-                             % (key, features, plpy.quote_ident(label), self.qualified))
+                             % (key, features, plpy.quote_ident(label),
+                                relation or self.qualified))
         keys, rows, labels = [], [], []
         while True:
             batch = cursor.fetch(FETCH)
@@ -79,7 +83,7 @@ class Source:
         return "at %s = %s" % (self.key, key)
 
 
-def _features(source, names, feature_shape):
+def feature_expression(source, names, feature_shape):
     """(SQL expression, packing kind, declared shape) for the feature columns."""
     plpy = server.plpy
     columns = [source.column(name, "feature column") for name in names]
@@ -126,7 +130,6 @@ def _summary_of(name):
 def preprocess(source, output, features, label, key=None, buffer_size=None, segments=None,
                normalizing_const=None, normalization=None, class_values=None, num_classes=None,
                feature_shape=None, seed=None, validation_of=None, task=None):
-    plpy = server.plpy
     for name, value in (("buffer_size", buffer_size), ("segments", segments),
                         ("num_classes", num_classes)):
         if value is not None and value < 1:
@@ -141,7 +144,7 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
     table = Source(source, key)
     training = _summary_of(validation_of) if validation_of else None
     label_column = table.column(label, "label")
-    expression, kind, shape = _features(table, [n.strip() for n in features.split(",")],
+    expression, kind, shape = feature_expression(table, [n.strip() for n in features.split(",")],
                                         feature_shape)
     target = names.new_relation(output, "packed table")
 
@@ -160,113 +163,210 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
         raise PgdlError("normalizing_const must be positive, not %r" % normalizing_const,
                         sqlstate="22023")
 
-    keys, rows, labels = table.read(expression, label)
+    request = Request(table, target, [n.strip() for n in features.split(",")], expression, kind,
+                      shape, label, label_column, task, training, validation_of, normalization,
+                      normalizing_const, class_values, num_classes, segments, buffer_size, seed,
+                      features)
+    if distribution(table.oid) == "h":
+        from pgdl.distributed import packing as distributed
+        summary = distributed.preprocess(request)
+    else:
+        summary = _pack_here(request)
+    return record(request, summary)
 
-    for name, values in ((features, rows), (label, labels)):
+
+@dataclass
+class Request:
+    """What pgdl.preprocess was asked for, checked; the packing is to be done."""
+
+    table: Source
+    target: str                 # schema-qualified name of the packed table
+    features: list              # feature column names
+    expression: str             # SQL of a row's features
+    kind: str                   # how packing reads them (uint8, float8, ...)
+    shape: list                 # None: from the first row
+    label: str
+    label_column: dict
+    task: str
+    training: dict              # validation_of's pgdl.packed row, or None
+    validation_of: str
+    normalization: str
+    normalizing_const: float
+    class_values: list
+    num_classes: int
+    segments: int
+    buffer_size: int
+    seed: int
+    features_text: str          # as the user gave them (for messages)
+
+    def shape_of(self, first, where):
+        """(shape, values per row), from the first row's features."""
+        shape = self.shape
+        if self.training and shape is None:
+            shape = list(self.training["feature_shape"])
+        if self.kind == "uint8":
+            size = len(first)
+            shape = shape or [size]
+        else:
+            shape = shape or _array_shape(first)
+            size = int(np.prod(shape))
+        if int(np.prod(shape)) != (len(first) if self.kind == "uint8" else size):
+            raise PgdlError("feature_shape %s does not fit the %d values of column \"%s\" of "
+                            "table %s %s" % (shape, len(first), self.features_text,
+                                             self.table.name, where), sqlstate="22023")
+        if self.training and list(self.training["feature_shape"]) != list(shape):
+            raise PgdlError("features of table %s have shape %s; packed table %s has %s"
+                            % (self.table.name, list(shape), self.validation_of,
+                               list(self.training["feature_shape"])), sqlstate="22023")
+        return list(shape), size
+
+    def scaling(self, standardize):
+        """The normalization to pack with; standardize() computes it from the rows."""
+        training = self.training
+        if training:
+            return packing.Normalization(
+                training["normalization"], training["normalizing_const"],
+                None if training["feature_mean"] is None
+                else np.asarray(training["feature_mean"], np.float32),
+                None if training["feature_std"] is None
+                else np.asarray(training["feature_std"], np.float32))
+        if self.normalization == "standard":
+            return standardize()
+        if self.normalizing_const is not None:
+            return packing.Normalization("constant", float(self.normalizing_const))
+        return packing.Normalization("none")
+
+    def classes(self, labels):
+        """The classes of a classification (None for a regression), from the
+        labels (all of them, or the distinct ones)."""
+        if self.task != "classification":
+            return None
+        if self.training:
+            return packing.Classes(typed(self.training["class_values"], labels))
+        if self.class_values is not None:
+            return packing.Classes(typed(self.class_values, labels))
+        if self.num_classes is not None:
+            return packing.Classes(list(range(self.num_classes)))
+        return packing.Classes.from_labels(labels)
+
+    def unknown_label(self, label, where=""):
+        origin = ("packed table %s" % self.validation_of) if self.training \
+            else "the class values"
+        return PgdlError('label %r in column "%s" of table %s%s is not one of %s'
+                         % (label, self.label, self.table.name, where, origin),
+                         sqlstate="22023")
+
+    def default_segments(self):
+        return self.training["segments"] if self.training else _default_segments()
+
+    def key_type(self):
+        return self.table.columns[self.table.key]["type"] if self.table.key else "text"
+
+
+def check_not_null(request, keys, rows, labels):
+    for name, values in ((request.features_text, rows), (request.label, labels)):
         if None in values:
             raise PgdlError('NULL in column "%s" of table %s %s'
-                            % (name, table.name, table.where(keys[values.index(None)])),
+                            % (name, request.table.name,
+                               request.table.where(keys[values.index(None)])),
                             sqlstate="22004")
+
+
+def _pack_here(request):
+    plpy = server.plpy
+    table = request.table
+    keys, rows, labels = table.read(request.expression, request.label)
+    check_not_null(request, keys, rows, labels)
     if not rows:
         raise PgdlError("table %s has no rows to pack" % table.name, sqlstate="22023")
+    shape, size = request.shape_of(rows[0], table.where(keys[0]))
 
-    if training and shape is None:
-        shape = list(training["feature_shape"])
-    if kind == "uint8":
-        size = len(rows[0])
-        shape = shape or [size]
-    else:
-        shape = shape or _array_shape(rows[0])
-        size = int(np.prod(shape))
-    if int(np.prod(shape)) != (len(rows[0]) if kind == "uint8" else size):
-        raise PgdlError("feature_shape %s does not fit the %d values of column \"%s\" of "
-                        "table %s %s" % (shape, len(rows[0]), features, table.name,
-                                         table.where(keys[0])), sqlstate="22023")
-
-    if training:
-        if list(training["feature_shape"]) != list(shape):
-            raise PgdlError("features of table %s have shape %s; packed table %s has %s"
-                            % (table.name, list(shape), validation_of,
-                               list(training["feature_shape"])), sqlstate="22023")
-        scaling = packing.Normalization(
-            training["normalization"], training["normalizing_const"],
-            None if training["feature_mean"] is None else np.asarray(training["feature_mean"],
-                                                                     np.float32),
-            None if training["feature_std"] is None else np.asarray(training["feature_std"],
-                                                                    np.float32))
-    elif normalization == "standard":
+    def standardize():
         try:
-            scaling = packing.standardization(rows, kind, size)
+            return packing.standardization(rows, request.kind, size)
         except PackError as error:
-            raise _row_error(error, table, features, keys)
-    elif normalizing_const is not None:
-        scaling = packing.Normalization("constant", float(normalizing_const))
-    else:
-        scaling = packing.Normalization("none")
+            raise row_error(error, table, request.features_text, keys)
 
-    classes = None
-    if task == "classification":
-        if training:
-            classes = packing.Classes(_typed(training["class_values"], labels))
-        elif class_values is not None:
-            classes = packing.Classes(_typed(class_values, labels))
-        elif num_classes is not None:
-            classes = packing.Classes(list(range(num_classes)))
-        else:
-            classes = packing.Classes.from_labels(labels)
-        indices, unknown = classes.indices(labels)
-        if unknown is not None:
-            origin = ("packed table %s" % validation_of) if training else "the class values"
-            raise PgdlError('label %r in column "%s" of table %s %s is not one of %s'
-                            % (labels[unknown], label, table.name, table.where(keys[unknown]),
-                               origin), sqlstate="22023")
-        label_values = indices
-    else:
-        label_values = np.asarray([float(v) for v in labels], dtype=np.float32)
+    scaling = request.scaling(standardize)
+    classes = request.classes(labels)
+    label_values = label_array(request, classes, keys, labels)
 
-    if segments is None:
-        segments = training["segments"] if training else _default_segments()
-    if buffer_size is None:
-        buffer_size = packing.default_buffer_size(len(rows), segments, size)
-    buffers = packing.layout(len(rows), segments, buffer_size, seed)
+    segments = request.segments or request.default_segments()
+    buffer_size = request.buffer_size or packing.default_buffer_size(len(rows), segments, size)
+    buffers = packing.layout(len(rows), segments, buffer_size, request.seed)
 
-    key_type = table.columns[table.key]["type"] if table.key else "text"
-    plpy.execute("""CREATE TABLE %s (buffer_id int4 PRIMARY KEY, segment int4 NOT NULL,
-                    rows int4 NOT NULL, features bytea NOT NULL, labels bytea NOT NULL,
-                    keys %s[] NOT NULL)""" % (target, key_type))
-    insert = plpy.prepare("INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6::%s[])"
-                          % (target, key_type),
-                          ["int4", "int4", "int4", "bytea", "bytea", "text[]"])
+    plpy.execute(create_table_sql(request.target, request.key_type()))
+    insert = insert_plan(request.target, request.key_type())
     rows_per_segment = [0] * segments
     buffers_per_segment = [0] * segments
     for buffer_id, (segment, positions) in enumerate(buffers):
-        chunk = [rows[p] for p in positions]
-        try:
-            batch = packing.pack(chunk, kind, size, scaling)
-        except PackError as error:
-            raise _row_error(error, table, features, [keys[p] for p in positions])
-        plpy.execute(insert, [buffer_id, segment, len(positions),
-                              batch.astype("<f4").tobytes(),
-                              label_values[positions].astype("<i4" if classes else "<f4").tobytes(),
-                              [str(keys[p]) for p in positions]])
+        write_buffer(insert, buffer_id, segment, request, [rows[p] for p in positions],
+                     label_values[positions], [keys[p] for p in positions], size, scaling,
+                     classes)
         rows_per_segment[segment] += len(positions)
         buffers_per_segment[segment] += 1
+    return summary_of(request, shape, scaling, classes, buffer_size, segments,
+                      rows_per_segment, buffers_per_segment, len(rows))
 
-    summary = {
-        "source": table.name, "features": [n.strip() for n in features.split(",")],
-        "feature_kind": kind, "feature_shape": list(shape), "label": label, "key": table.key,
-        "task": task,
+
+def label_array(request, classes, keys, labels):
+    """Class indices (int32) or values (float32) of the labels."""
+    if classes is None:
+        return np.asarray([float(v) for v in labels], dtype=np.float32)
+    indices, unknown = classes.indices(labels)
+    if unknown is not None:
+        raise request.unknown_label(labels[unknown], " " + request.table.where(keys[unknown]))
+    return indices
+
+
+def create_table_sql(target, key_type, distributed=False):
+    primary = "PRIMARY KEY (buffer_id, segment)" if distributed else "PRIMARY KEY (buffer_id)"
+    return ("CREATE TABLE %s (buffer_id int4 NOT NULL, segment int4 NOT NULL, "
+            "rows int4 NOT NULL, features bytea NOT NULL, labels bytea NOT NULL, "
+            "keys %s[] NOT NULL, %s)" % (target, key_type, primary))
+
+
+def insert_plan(target, key_type):
+    return server.plpy.prepare("INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6::%s[])"
+                               % (target, key_type),
+                               ["int4", "int4", "int4", "bytea", "bytea", "text[]"])
+
+
+def write_buffer(insert, buffer_id, segment, request, chunk, labels, keys, size, scaling,
+                 classes):
+    try:
+        batch = packing.pack(chunk, request.kind, size, scaling)
+    except PackError as error:
+        raise row_error(error, request.table, request.features_text, keys)
+    server.plpy.execute(insert, [buffer_id, segment, len(chunk),
+                                 batch.astype("<f4").tobytes(),
+                                 labels.astype("<i4" if classes else "<f4").tobytes(),
+                                 [str(k) for k in keys]])
+
+
+def summary_of(request, shape, scaling, classes, buffer_size, segments, rows_per_segment,
+               buffers_per_segment, total_rows):
+    return {
+        "source": request.table.name, "features": request.features,
+        "feature_kind": request.kind, "feature_shape": list(shape), "label": request.label,
+        "key": request.table.key, "task": request.task,
         "class_values": None if classes is None else [str(v) for v in classes.values],
-        "class_type": label_column["type"] if classes else None,
+        "class_type": request.label_column["type"] if classes else None,
         "num_classes": None if classes is None else len(classes.values),
         "normalization": scaling.kind, "normalizing_const": scaling.constant,
         "feature_mean": None if scaling.mean is None else scaling.mean.tolist(),
         "feature_std": None if scaling.std is None else scaling.std.tolist(),
         "buffer_size": buffer_size, "segments": segments,
         "rows_per_segment": rows_per_segment, "buffers_per_segment": buffers_per_segment,
-        "total_rows": len(rows), "seed": seed, "validation_of": validation_of,
+        "total_rows": total_rows, "seed": request.seed, "validation_of": request.validation_of,
     }
-    summary["output"] = plpy.execute("SELECT %s::regclass::oid AS oid" % sql.literal(target))[0]["oid"]
+
+
+def record(request, summary):
+    """Writes the summary into pgdl.packed; the row as the user sees it."""
+    plpy = server.plpy
+    summary["output"] = plpy.execute("SELECT %s::regclass::oid AS oid"
+                                     % sql.literal(request.target))[0]["oid"]
     summary.update(plpy.execute("SELECT current_user AS owner, now()::text AS created")[0])
     with privileged():
         plpy.execute(plpy.prepare(
@@ -277,7 +377,7 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
                                  % summary["output"]))
 
 
-def _typed(class_values, labels):
+def typed(class_values, labels):
     """Class values (stored as text) in the type of the labels."""
     if labels and isinstance(labels[0], int) and not isinstance(labels[0], bool):
         return [int(v) for v in class_values]
@@ -294,7 +394,7 @@ def _default_segments():
     return max(1, min(workers + 1, os.cpu_count() or 1))
 
 
-def _row_error(error, table, column, keys):
+def row_error(error, table, column, keys):
     return PgdlError('column "%s" of table %s %s: the value %s'
                      % (column, table.name, table.where(keys[error.row]), error.reason),
                      sqlstate="22023")

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 
-from pgdl.data.preprocess import Source, _features
+from pgdl.data.preprocess import Source, feature_expression
 from pgdl.engine import catalog, measures, scoring
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
@@ -61,7 +61,7 @@ def evaluate(model, source, version=None, label=None, features=None):
     if not names:
         raise PgdlError('model "%s" does not say which columns hold its features' % model,
                         hint="Give them: features => '...'.", sqlstate="22023")
-    expression, kind, _ = _features(table, names, None)
+    expression, kind, _ = feature_expression(table, names, None)
     scorer = scorer_for(row)
 
     keys, rows, labels = table.read(expression, label)

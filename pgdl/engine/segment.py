@@ -79,7 +79,7 @@ def receive_inputs(job, segment):
     return spec, weight_vectors.unflatten(start, spec["tensor_shapes"])
 
 
-def _stack(rows, part, spec):
+def stack_buffers(rows, part, spec):
     chosen = [i for i, p in enumerate(rows["part"]) if p == part]
     if not chosen:
         return None, None
@@ -130,47 +130,106 @@ class _Slots:
         return total
 
 
-def _metrics_vector(rows, results, names):
+def metrics_vector(rows, results, names):
     return [rows] + [rows * float(results.get(name, float("nan"))) for name in names]
+
+
+class SegmentModel:
+    """A segment's model and buffers for one job, built once and trained for
+    every iteration (here in lockstep, or one call per iteration on a Citus
+    worker: pgdl.distributed.worker)."""
+
+    def __init__(self, spec, start, x, y, xv, yv, index, count, where=""):
+        k = keras()
+        if spec.get("seed") is not None:
+            k.utils.set_random_seed(int(spec["seed"]) + index)
+        if x is None:
+            raise PgdlError("segment %d of %d%s has no training buffers" % (index, count, where),
+                            hint="Use at most as many segments as the packed table has buffers.",
+                            sqlstate="22023")
+        self.spec, self.index, self.where = spec, index, where
+        self.x, self.y, self.xv, self.yv = x, y, xv, yv
+        self.model = k.models.model_from_json(spec["keras_json"])
+        self.model.compile(**spec["compile_params"])
+        self.model.set_weights(start)
+        self.names = ["loss"] + list(spec["metric_names"])
+
+    def fit(self, iteration):
+        """Trains `epochs` passes over the local buffers: the last epoch's results."""
+        history = self.model.fit(self.x, self.y, verbose=0, callbacks=_callbacks(),
+                                 **self.spec["fit_params"])
+        results = {name: values[-1] for name, values in history.history.items()}
+        loss = float(results.get("loss", float("nan")))
+        if not math.isfinite(loss):
+            raise PgdlError("loss of segment %d%s became %s in iteration %d"
+                            % (self.index, self.where, loss, iteration),
+                            hint="Lower the learning rate, or check the data for extreme values.",
+                            sqlstate="22P01")
+        return results
+
+    def weights(self):
+        return weight_vectors.flatten(self.model.get_weights())
+
+    def set_weights(self, flat):
+        self.model.set_weights(weight_vectors.unflatten(flat, self.spec["tensor_shapes"]))
+
+    def validate(self):
+        if self.xv is None:
+            return {}
+        return self.model.evaluate(self.xv, self.yv, verbose=0, return_dict=True,
+                                   batch_size=1024)
+
+    def totals(self, results, validation):
+        """Row-weighted metric sums, training then validation: what segments add up."""
+        return (metrics_vector(len(self.x), results, self.names)
+                + metrics_vector(0 if self.xv is None else len(self.xv), validation,
+                                  self.names))
+
+    def history_row(self, iteration, results, validation, seconds):
+        return segment_history_row(self.index, iteration, len(self.x), results, validation,
+                            self.names, seconds)
+
+    def ensemble(self, members):
+        """The members under a combiner fitted on this segment's buffers."""
+        model = _ensemble(self.spec, members)
+        model.fit(self.x, self.y, verbose=0, callbacks=_callbacks(), **self.spec["fit_params"])
+        return model
+
+
+def report_iteration(iteration, iterations, merged_row, seconds):
+    server.report(server.NOTICE, "iteration %d of %d: loss %.4f%s (%.1f s)" % (
+        iteration, iterations, merged_row["loss"],
+        "".join(", %s %.4f" % (n, v) for n, v in json.loads(merged_row["metrics"]).items()),
+        seconds))
+
+
+def final_rows(weights, ensemble_json=None):
+    """The stored model as (tensor, data) rows of segment 0; an ensemble's
+    architecture comes first as tensor -1."""
+    if ensemble_json is not None:
+        yield {"segment": 0, "tensor": -1, "data": ensemble_json.encode()}
+    for tensor, array in enumerate(weights):
+        yield {"segment": 0, "tensor": tensor,
+               "data": np.ascontiguousarray(array, "<f4").tobytes()}
 
 
 def train(job, rows, segment):
     """Yields history rows, then (segment 0) the final weights as
-    (tensor, data) rows; an ensemble's architecture comes first as tensor -1."""
+    (tensor, data) rows (final_rows)."""
     spec, start = receive_inputs(job, segment)
     keras_loader.choose_gpu(segment.index)
-    k = keras()
-    if spec.get("seed") is not None:
-        k.utils.set_random_seed(int(spec["seed"]) + segment.index)
-    x, y = _stack(rows, 0, spec)
-    xv, yv = _stack(rows, 1, spec)
-    if x is None:
-        raise PgdlError("segment %d of %d has no training buffers" % (segment.index,
-                                                                    segment.count),
-                        hint="Use at most as many segments as the packed table has buffers.",
-                        sqlstate="22023")
-    model = k.models.model_from_json(spec["keras_json"])
-    model.compile(**spec["compile_params"])
-    model.set_weights(start)
-    fit = dict(spec["fit_params"])
-    names = ["loss"] + [m for m in spec["metric_names"]]
+    x, y = stack_buffers(rows, 0, spec)
+    xv, yv = stack_buffers(rows, 1, spec)
+    local = SegmentModel(spec, start, x, y, xv, yv, segment.index, segment.count)
     slots = _Slots(segment.count, spec["parameters"], segment.index)
     center = weight_vectors.flatten(start) if spec["method"] == "easgd" else None
 
     for iteration in range(1, spec["iterations"] + 1):
         started = time.perf_counter()
-        history = model.fit(x, y, verbose=0, callbacks=_callbacks(), **fit)
-        results = {name: values[-1] for name, values in history.history.items()}
-        loss = float(results.get("loss", float("nan")))
-        if not math.isfinite(loss):
-            raise PgdlError("loss of segment %d became %s in iteration %d"
-                            % (segment.index, loss, iteration),
-                            hint="Lower the learning rate, or check the data for extreme values.",
-                            sqlstate="22P01")
-        local = weight_vectors.flatten(model.get_weights())
+        results = local.fit(iteration)
         if spec["method"] != "ensemble":
             slots.header(segment.index)[0] = len(x)
-            slots.weights(segment.index)[:] = local
+            slots.weights(segment.index)[:] = local.weights()
             exchange.wait()
             if spec["method"] == "average":
                 counts = [float(slots.header(j)[0]) for j in range(segment.count)]
@@ -181,25 +240,20 @@ def train(job, rows, segment):
                 kernels.easgd_step(center, locals_, float(spec["moving_rate"]))
                 merged = locals_[segment.index]
             exchange.wait()
-            model.set_weights(weight_vectors.unflatten(merged, spec["tensor_shapes"]))
+            local.set_weights(merged)
         seconds = time.perf_counter() - started
-        validation = model.evaluate(xv, yv, verbose=0, return_dict=True, batch_size=1024) \
-            if xv is not None else {}
-        own = _metrics_vector(len(x), results, names)
-        own_validation = _metrics_vector(0 if xv is None else len(xv), validation, names)
-        totals = slots.share(own + own_validation)
-        yield _history_row(segment.index, iteration, len(x), results, validation, names, seconds)
+        validation = local.validate()
+        totals = slots.share(local.totals(results, validation))
+        yield local.history_row(iteration, results, validation, seconds)
         if segment.index == 0:
-            merged_row = _merged_row(iteration, totals, names, seconds)
+            merged_row = merged_history_row(iteration, totals, local.names, seconds)
             yield merged_row
-            server.report(server.NOTICE, "iteration %d of %d: loss %.4f%s (%.1f s)" % (
-                iteration, spec["iterations"], merged_row["loss"],
-                "".join(", %s %.4f" % (n, v) for n, v in
-                        json.loads(merged_row["metrics"]).items()), seconds))
+            report_iteration(iteration, spec["iterations"], merged_row, seconds)
 
-    final = model.get_weights()
+    final = local.model.get_weights()
     if spec["method"] == "easgd":
         final = weight_vectors.unflatten(center, spec["tensor_shapes"])
+    ensemble_json = None
     if spec["method"] == "ensemble":
         slots.weights(segment.index)[:] = weight_vectors.flatten(final)
         exchange.wait()
@@ -208,15 +262,11 @@ def train(job, rows, segment):
         exchange.wait()
         if segment.index != 0:
             return
-        ensemble = _ensemble(spec, members)
-        ensemble.fit(x, y, verbose=0, callbacks=_callbacks(), **fit)
-        # the ensemble's own architecture travels as tensor -1
-        yield {"segment": 0, "tensor": -1, "data": ensemble.to_json().encode()}
+        ensemble = local.ensemble(members)
+        ensemble_json = ensemble.to_json()
         final = ensemble.get_weights()
     if segment.index == 0:
-        for tensor, array in enumerate(final):
-            yield {"segment": 0, "tensor": tensor,
-                   "data": np.ascontiguousarray(array, "<f4").tobytes()}
+        yield from final_rows(final, ensemble_json)
 
 
 def _ensemble(spec, members):
@@ -243,7 +293,7 @@ def _ensemble(spec, members):
     return ensemble
 
 
-def _history_row(segment, iteration, rows, results, validation, names, seconds):
+def segment_history_row(segment, iteration, rows, results, validation, names, seconds):
     return {"segment": segment, "iteration": iteration, "rows": rows,
             "loss": float(results.get("loss", float("nan"))),
             "metrics": json.dumps({n: float(results[n]) for n in names[1:] if n in results}),
@@ -253,7 +303,7 @@ def _history_row(segment, iteration, rows, results, validation, names, seconds):
             "seconds": seconds}
 
 
-def _merged_row(iteration, totals, names, seconds):
+def merged_history_row(iteration, totals, names, seconds):
     width = len(names) + 1
     train, val = totals[:width], totals[width:]
     mean = {n: train[i + 1] / train[0] for i, n in enumerate(names)} if train[0] else {}

@@ -222,20 +222,16 @@ def run_job(values):
             "task": packed["task"], "num_classes": packed["num_classes"],
             "tensor_shapes": description.tensors, "parameters": description.parameters,
             "metric_names": _metric_names(compile_params)}
-    # The job's inputs reach its segments through the scan's shared memory,
-    # from this process (segment 0), never through a table or the query text.
-    segment_training.RUNNING[job] = segment_training.JobInputs(
-        json.dumps(spec).encode(), weight_vectors.flatten(start).tobytes(), segments,
-        description.parameters, packed["qualified"],
-        validation["qualified"] if validation else None)
-    try:
-        with privileged():
-            rows = server.plpy.execute(
-                "SELECT segment, iteration, rows, loss, metrics, validation_loss, "
-                "validation_metrics, seconds, tensor, data FROM pgdl_internal.training_segments "
-                "WHERE job = %d" % int(job))
-    finally:
-        segment_training.RUNNING.pop(job, None)
+    if packed.get("segment_ids"):
+        if validation and not validation.get("segment_ids"):
+            raise _error("validation source %s is not on the Citus workers; %s is"
+                         % (validation["output"], packed["output"]),
+                         hint="Pack it from a distributed table with validation_of => '%s'."
+                         % packed["output"])
+        from pgdl.distributed import training as distributed
+        rows, _ = distributed.run(job, spec, start, packed, validation, segments)
+    else:
+        rows = _train_here(job, spec, start, packed, validation, segments, description)
     finished = time.perf_counter()
 
     history = [r for r in rows if r["tensor"] is None]
@@ -281,6 +277,24 @@ def run_job(values):
         "validation_metrics": last.get("validation_metrics"),
         "seconds": finished - started, "seconds_per_iteration": per_iteration,
         "fixed_seconds": (finished - started) - sum(iteration_seconds)})
+
+
+def _train_here(job, spec, start, packed, validation, segments, description):
+    """Trains on this server's parallel participants, in lockstep."""
+    # The job's inputs reach its segments through the scan's shared memory,
+    # from this process (segment 0), never through a table or the query text.
+    segment_training.RUNNING[job] = segment_training.JobInputs(
+        json.dumps(spec).encode(), weight_vectors.flatten(start).tobytes(), segments,
+        description.parameters, packed["qualified"],
+        validation["qualified"] if validation else None)
+    try:
+        with privileged():
+            return server.plpy.execute(
+                "SELECT segment, iteration, rows, loss, metrics, validation_loss, "
+                "validation_metrics, seconds, tensor, data FROM pgdl_internal.training_segments "
+                "WHERE job = %d" % int(job))
+    finally:
+        segment_training.RUNNING.pop(job, None)
 
 
 def _with_loss(row, loss, metrics):

@@ -34,7 +34,8 @@ from collections import OrderedDict
 import numpy as np
 
 from pgdl import names, server
-from pgdl.data.preprocess import Source, _features
+from pgdl.data.preprocess import Source, feature_expression
+from pgdl.distributed.layout import distribution
 from pgdl.engine import catalog, scoring
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.foreign.base import Parameter, PgdlWrapper, Segment, positive_int
@@ -151,7 +152,7 @@ class Predictions(PgdlWrapper):
         if not columns:
             raise PgdlError('model "%s" does not say which columns hold its features'
                             % model_name, hint="Give them: option features.", sqlstate="22023")
-        expression, kind, shape = _features(table, columns, None)
+        expression, kind, shape = feature_expression(table, columns, None)
         size = int(np.prod(row["feature_shape"]))
         if shape is not None and int(np.prod(shape)) != size:
             raise PgdlError("the features of table %s (%s) hold %d values; model \"%s\" takes "
@@ -172,7 +173,7 @@ class Predictions(PgdlWrapper):
             "WHERE i.indrelid = c.oid AND a.amname = 'btree' AND i.indisunique "
             "AND i.indnkeyatts = 1 AND k.attname = %s) AS indexed "
             "FROM pg_class c WHERE c.oid = %d" % (literal(key), table.oid))[0]
-        if relkind["relkind"] == "r" and _distributed(table.oid):
+        if relkind["relkind"] == "r" and distribution(table.oid) is not None:
             # Citus keeps a distributed table's rows in shards on the workers,
             # and reads them for one process of the coordinator: one segment
             relkind = dict(relkind, relkind="distributed")
@@ -527,16 +528,6 @@ class Predictions(PgdlWrapper):
         return lines
 
 
-def _distributed(oid):
-    """Whether a table is a Citus distributed (or reference) table."""
-    plpy = server.plpy
-    if plpy.execute("SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL AS citus"
-                    )[0]["citus"]:
-        return bool(plpy.execute("SELECT 1 FROM pg_catalog.pg_dist_partition "
-                                 "WHERE logicalrelid = %d" % int(oid)))
-    return False
-
-
 def _keys_picked(qual):
     """How many rows a qual on the key picks at most (an array parameter: a guess)."""
     if isinstance(qual.value, list):
@@ -562,7 +553,7 @@ def create_table(name, model, source, key=None, version=None, pass_through=None,
     if not names_:
         raise PgdlError('model "%s" does not say which columns hold its features' % model,
                         hint="Give them: features => '...'.", sqlstate="22023")
-    _features(table, names_, None)       # the feature columns exist and can be features
+    feature_expression(table, names_, None)       # the feature columns exist and can be features
     columns = [(table.key, key_column["type"]), ("version", "integer")]
     if row["task"] == "classification":
         class_type = _class_type(row["class_type"], model)

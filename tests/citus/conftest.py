@@ -19,10 +19,19 @@ def citus_cluster():
 
 
 @pytest.fixture
+def coordinator_uri(citus_cluster):
+    return citus_cluster.uri(DBNAME)
+
+
+@pytest.fixture
 def coordinator(citus_cluster):
     """A connection to the coordinator; what a test makes there is dropped after it."""
     conn = psycopg.connect(citus_cluster.uri(DBNAME), autocommit=True)
     yield conn
+    conn.close()
+    # cleaned up in a session of its own: a test may leave Citus's connections
+    # to a restarted worker broken in the first
+    conn = psycopg.connect(citus_cluster.uri(DBNAME), autocommit=True)
     conn.execute("SELECT pgdl.drop_model(model, cascade => true) "
                  "FROM (SELECT DISTINCT model FROM pgdl.models) m")
     for name, kind in conn.execute(

@@ -15,7 +15,7 @@ def test_the_cluster_has_citus_and_pgdl_on_every_node(coordinator):
     versions = coordinator.execute(
         "SELECT result FROM run_command_on_workers($$SELECT extversion FROM pg_extension "
         "WHERE extname = 'pgdl'$$) ORDER BY nodeport").fetchall()
-    assert nodes == 3 and versions == [("0.3.0",), ("0.3.0",)]
+    assert nodes == 3 and versions == [("0.4.0",), ("0.4.0",)]
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """ALTER EXTENSION pgdl UPDATE: a 0.1.0 database with a trained model, its
-sharing, packed data and a predictions table keeps working on 0.2.0."""
+sharing, packed data and a predictions table keeps working on every later
+version."""
 
 import numpy as np
 import psycopg
@@ -109,6 +110,18 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
         assert plain.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
         assert plain.execute("SELECT count(*) FROM d_predictions p JOIN digits_test s "
                              "USING (id) WHERE s.id < 50").fetchone()[0] > 0
+
+    # 0.4.0: packed tables say where their segments live (nowhere: one node);
+    # the model, its predictions and packing keep working
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.4.0'")
+    old.execute("SELECT * FROM pgdl.preprocess('digits_test', 'test_packed', 'image', 'label', "
+                "normalizing_const => 16, segments => 1)")
+    assert old.execute("SELECT segment_ids, segment_nodes, total_rows FROM pgdl.packed "
+                       "WHERE output = 'test_packed'::regclass").fetchall() == [(None, None, 449)]
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        old.execute("SET ROLE plain; SELECT pgdl_internal.segment_task(0, 0, 'end', '')")
+    old.execute("RESET ROLE")
     with pytest.raises(psycopg.errors.DependentObjectsStillExist):
         old.execute("SELECT pgdl.drop_model('d', 1)")
     old.execute("SELECT pgdl.drop_model('d', 1, cascade => true)")

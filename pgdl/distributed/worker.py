@@ -1,0 +1,64 @@
+"""pgdl_internal.segment_task on a Citus worker: the task a coordinator's
+pushed-down query calls once per segment (pgdl.distributed.tasks).
+
+`shard` is the tableoid of the packed table's shard that holds the
+segment, so a task reads the buffers of its own node; the payload comes
+from pgdl's own code on the coordinator (the function is executable by
+no ordinary role), and is checked all the same.
+"""
+
+from pgdl import server, sql
+from pgdl.distributed import packing, tasks, training
+from pgdl.errors import PgdlError
+
+STEPS = {
+    "train": training.train_step,
+    "validate": training.validate_step,
+    "ensemble": training.ensemble_step,
+    "end": training.end_step,
+    "stats": packing.stats_step,
+    "pack": packing.pack_step,
+}
+
+
+class Place:
+    """Where a task runs: its shard (SQL name) and this node ('host:port')."""
+
+    def __init__(self, shard):
+        plpy = server.plpy
+        self.shard = plpy.execute("SELECT %d::regclass::text AS name" % int(shard))[0]["name"]
+        rows = plpy.execute(
+            "SELECT nodename || ':' || nodeport AS node FROM pg_catalog.pg_dist_node "
+            "WHERE groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group) "
+            "AND noderole = 'primary'")
+        self.node = rows[0]["node"] if rows else "port %s" % plpy.execute(
+            "SELECT current_setting('port') AS port")[0]["port"]
+
+    def colocated(self, table, segment):
+        """The shard of distributed table `table` that holds `segment`."""
+        shard = server.plpy.execute(
+            "SELECT pg_catalog.get_shard_id_for_distribution_column(%s::regclass, %d) AS id"
+            % (sql.literal(table), int(segment)))[0]["id"]
+        return self.shard_of(table, shard)
+
+    def shard_of(self, table, shard):
+        """The SQL name of shard `shard` of `table`, which must be on this node."""
+        plpy = server.plpy
+        name = plpy.execute("SELECT pg_catalog.shard_name(%s::regclass, %d, false) AS name"
+                            % (sql.literal(table), int(shard)))[0]["name"]
+        if not plpy.execute("SELECT to_regclass(%s) IS NOT NULL AS here"
+                            % sql.literal(name))[0]["here"]:
+            raise PgdlError("shard %d of %s is not on node %s" % (shard, table, self.node),
+                            hint="Pack validation data with validation_of, so that its "
+                                 "segments go where the training segments are.",
+                            sqlstate="55000")
+        return name
+
+
+def task(shard, segment, op, payload):
+    step = STEPS.get(op)
+    if step is None:
+        raise PgdlError('unknown segment task "%s"' % op, sqlstate="22023")
+    header, blob = tasks.decode(payload)
+    answer, data = step(Place(shard), segment, header, blob)
+    return tasks.encode(answer, data)

@@ -1,0 +1,185 @@
+"""Packing and training on the workers of a Citus cluster: the same SQL as on
+one node, each segment's rows and buffers on one worker, only weights moving."""
+
+import psycopg
+import pytest
+
+from helpers import architecture, train
+from pgdl.engine.keras_loader import keras
+
+FIT = {"batch_size": 32, "epochs": 1}
+
+
+@pytest.fixture
+def digits_on_workers(coordinator):
+    """digits_train and digits_test on the coordinator; dist_train and
+    dist_test, the same rows distributed by id over the two workers; an MLP."""
+    db = coordinator
+    db.execute("SELECT * FROM pgdl.load_dataset('digits', 'digits', test_fraction => 0.25)")
+    for table, source in (("dist_train", "digits_train"), ("dist_test", "digits_test")):
+        db.execute("CREATE TABLE %s (id int4 PRIMARY KEY, image bytea, label int4)" % table)
+        db.execute("SELECT create_distributed_table('%s', 'id')" % table)
+        db.execute("INSERT INTO %s SELECT id, image, label FROM %s" % (table, source))
+    k = keras()
+    db.execute("DELETE FROM pgdl.architectures WHERE name = 'mlp'")
+    architecture(db, "mlp", [k.layers.Dense(32, activation="relu"),
+                             k.layers.Dense(10, activation="softmax")], [64])
+    return db
+
+
+def pack(db, source, output, **options):
+    extra = "".join(", %s => %%(%s)s" % (name, name) for name in options)
+    return db.execute("SELECT segments, rows_per_segment, buffers_per_segment, segment_ids, "
+                      "segment_nodes, total_rows FROM pgdl.preprocess(%%(source)s, "
+                      "%%(output)s, 'image', 'label', normalizing_const => 16%s)" % extra,
+                      dict(options, source=source, output=output)).fetchone()
+
+
+def test_packing_puts_each_segment_on_one_worker_next_to_its_rows(digits_on_workers):
+    db = digits_on_workers
+    segments, rows, buffers, ids, nodes, total = pack(db, "dist_train", "train_packed", seed=7)
+    workers = sorted(r[0] for r in db.execute(
+        "SELECT nodename || ':' || nodeport FROM pg_dist_node WHERE noderole = 'primary' "
+        "AND groupid > 0").fetchall())
+    assert segments == 2 and sorted(nodes) == workers and total == 1348 and sum(rows) == 1348
+    # the rows each worker holds of the source are the rows its segment packed
+    for segment_id, node, packed_rows in zip(ids, nodes, rows):
+        held = db.execute(
+            "SELECT sum(r.result::int8) FROM run_command_on_shards('dist_train', "
+            "'SELECT count(*) FROM %%s') r JOIN citus_shards s USING (shardid) "
+            "WHERE s.nodename || ':' || s.nodeport = %s", (node,)).fetchone()
+        assert held == (packed_rows,)
+        placed = db.execute(
+            "SELECT DISTINCT s.nodename || ':' || s.nodeport FROM train_packed p, citus_shards s "
+            "WHERE p.segment = %s AND s.shardid = "
+            "get_shard_id_for_distribution_column('train_packed', p.segment)",
+            (segment_id,)).fetchall()
+        assert placed == [(node,)]
+    assert db.execute("SELECT segment, count(*), sum(rows) FROM train_packed GROUP BY segment "
+                      "ORDER BY array_position(%s, segment)", (ids,)).fetchall() == \
+        [(s, b, r) for s, b, r in zip(ids, buffers, rows)]
+    assert db.execute("SELECT count(*) FROM train_packed WHERE buffer_id < 0").fetchone() == (0,)
+    # the keys of the packed rows are the source's, each once
+    assert db.execute("SELECT count(DISTINCT k), min(k), max(k) FROM train_packed, "
+                      "unnest(keys) k").fetchone() == \
+        db.execute("SELECT count(*), min(id), max(id) FROM dist_train").fetchone()
+    # validation data follows the training segments
+    v = pack(db, "dist_test", "test_packed", validation_of="train_packed")
+    assert v[3] == ids and v[4] == nodes and v[5] == 449
+
+
+def test_standard_normalization_over_the_workers_is_the_whole_tables(digits_on_workers):
+    db = digits_on_workers
+    db.execute("SELECT pgdl.preprocess('dist_train', 'dist_std', 'image', 'label', "
+               "normalization => 'standard')")
+    db.execute("SELECT pgdl.preprocess('digits_train', 'local_std', 'image', 'label', "
+               "normalization => 'standard', segments => 1)")
+    mean = db.execute("SELECT p.feature_mean, q.feature_mean, p.feature_std, q.feature_std "
+                      "FROM pgdl.packed p, pgdl.packed q WHERE p.output = 'dist_std'::regclass "
+                      "AND q.output = 'local_std'::regclass").fetchone()
+    assert mean[0] == pytest.approx(mean[1], rel=1e-5, abs=1e-5)
+    assert mean[2] == pytest.approx(mean[3], rel=1e-5, abs=1e-5)
+
+
+def _accuracy(db, model, version):
+    return db.execute("SELECT value FROM pgdl.evaluate(%s, 'digits_test', version => %s) "
+                      "WHERE metric = 'accuracy'", (model, version)).fetchone()[0]
+
+
+def test_two_workers_train_as_two_segments_on_one_node_do(digits_on_workers):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed", seed=1)
+    pack(db, "digits_train", "local_packed", seed=1, segments=2)
+    db.execute("SET parallel_setup_cost = 0")
+    notices = []
+    db.add_notice_handler(lambda d: notices.append(d.message_primary))
+    on_workers = train(db, "w", "mlp", "dist_packed", iterations=8, segments=None,
+                       fit_params=FIT)
+    here = train(db, "h", "mlp", "local_packed", iterations=8, segments=2, fit_params=FIT)
+    assert on_workers["status"] == here["status"] == "finished"
+    assert sum("iteration 8 of 8" in n for n in notices) == 2
+    history = db.execute("SELECT segment, count(*) FROM pgdl.training_history "
+                         "WHERE model = 'w' GROUP BY segment ORDER BY segment NULLS LAST"
+                         ).fetchall()
+    assert history == [(0, 8), (1, 8), (None, 8)]
+    assert db.execute("SELECT segments, iterations, method FROM pgdl.models WHERE model = 'w'"
+                      ).fetchone() == (2, 8, "average")
+    held_out = _accuracy(db, "w", 1), _accuracy(db, "h", 1)
+    print("held-out accuracy: workers %.4f, one node %.4f" % held_out)
+    assert held_out[0] > 0.85 and abs(held_out[0] - held_out[1]) < 0.03, held_out
+    # the stored model scores through a predictions table on the workers' source
+    db.execute("SELECT pgdl.create_predictions_table('wp', 'w', 'dist_test')")
+    assert db.execute("SELECT avg((class = label)::int)::float8 FROM wp JOIN digits_test "
+                      "USING (id)"
+                      ).fetchone()[0] == pytest.approx(held_out[0], abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["easgd", "ensemble"])
+def test_every_merge_method_runs_on_the_workers(digits_on_workers, method):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    pack(db, "dist_test", "dist_val", validation_of="dist_packed")
+    job = train(db, method, "mlp", "dist_packed", iterations=3, segments=None, method=method,
+                validation="dist_val", fit_params=FIT,
+                moving_rate=0.5 if method == "easgd" else None)
+    assert job["status"] == "finished" and job["validation_metrics"]["accuracy"] > 0.3
+    assert db.execute("SELECT count(*) FROM pgdl.training_history WHERE model = %s "
+                      "AND validation_loss IS NOT NULL", (method,)).fetchone() == (9,)
+    assert _accuracy(db, method, 1) > 0.3
+
+
+def test_validation_on_the_workers_matches_evaluate(digits_on_workers):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    pack(db, "dist_test", "dist_val", validation_of="dist_packed")
+    job = train(db, "v", "mlp", "dist_packed", iterations=2, segments=None,
+                validation="dist_val", fit_params=FIT)
+    assert job["validation_metrics"]["accuracy"] == pytest.approx(_accuracy(db, "v", 1),
+                                                                  abs=1e-4)
+
+
+def test_bad_layouts_get_clear_errors(digits_on_workers):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    pack(db, "digits_test", "local_val", segments=2)
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="not on the Citus workers"):
+        train(db, "x", "mlp", "dist_packed", segments=None, validation="local_val")
+    with pytest.raises(psycopg.errors.InvalidParameterValue,
+                       match="packed for 2 segments on Citus workers, not 3"):
+        train(db, "x", "mlp", "dist_packed", segments=3)
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="1 segments for source rows "
+                       "on 2 nodes"):
+        pack(db, "dist_train", "one_segment", segments=1)
+    assert db.execute("SELECT to_regclass('one_segment')").fetchone() == (None,)
+    assert db.execute("SELECT count(*) FROM pgdl.models WHERE model = 'x'").fetchone() == (0,)
+
+
+def test_a_cancelled_job_leaves_no_version(digits_on_workers):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    train(db, "c", "mlp", "dist_packed", iterations=1, segments=None, fit_params=FIT)
+    db.execute("SET statement_timeout = '4s'")
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        train(db, "c", "mlp", "dist_packed", iterations=500, segments=None, fit_params=FIT)
+    db.execute("RESET statement_timeout")
+    assert db.execute("SELECT array_agg(version) FROM pgdl.models WHERE model = 'c'"
+                      ).fetchone() == ([1],)
+    # the workers are free again
+    train(db, "c", "mlp", "dist_packed", iterations=1, segments=None, fit_params=FIT)
+
+
+def test_a_stopped_worker_is_named_and_nothing_is_stored(digits_on_workers, citus_cluster,
+                                                          coordinator_uri):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    worker = citus_cluster.workers[1]
+    worker.stop()
+    try:
+        # a session of its own: Citus keeps the broken connection for the session
+        with psycopg.connect(coordinator_uri, autocommit=True) as other:
+            with pytest.raises(psycopg.Error, match="127.0.0.1:%d" % worker.port):
+                train(other, "s", "mlp", "dist_packed", iterations=1, segments=None,
+                      fit_params=FIT)
+    finally:
+        worker.start()
+    assert db.execute("SELECT count(*) FROM pgdl.models WHERE model = 's'").fetchone() == (0,)
