@@ -1,22 +1,27 @@
 """pgdl on Greenplum 7 / Apache Cloudberry, on paper.
 
-Neither runs on the machines pgdl is built on, so this module only writes
-the SQL that differs there, and the mapping below says what changes:
+Neither runs on the machines pgdl is built on; Citus does, and pgdl's
+distributed path (pgdl.distributed) is built and tested on it.  This module
+writes the SQL that differs on Greenplum, and the mapping below says what
+each engine does, so that Greenplum differs from the Citus path only where
+the engines differ:
 
-  single PostgreSQL node                 Greenplum / Cloudberry
-  -------------------------------------  -------------------------------------------
-  segment k of n: parallel participant   segment k of n: the segment process,
-  (leader 0, worker w: w + 1)            GpIdentity.segindex of getgpsegmentCount()
-  partial path + Gather, n - 1 workers   foreign table option mpp_execute
-                                         'all segments'; no Gather, rows move
-                                         to the coordinator by a motion
-  packed buffers: column `segment`       packed tables DISTRIBUTED BY (segment), so
-                                         segment k's buffers are local to it
-  source() rows through SPI in the       the same, in the segment process: it reads
-  participant                            its local share
-  lockstep merge through the scan's      no memory shared across hosts: one scan per
-  shared memory (fdw/exchange.c)         iteration, weights merged on the coordinator
-                                         (what MADlib's fit UDA does)
+  one server            Citus (pgdl.distributed)      Greenplum / Cloudberry
+  --------------------  ----------------------------  ----------------------------
+  segment k of n: a     a backend on the worker that  the segment process,
+  parallel participant  holds segment k's shard       GpIdentity.segindex
+  packed buffers:       distributed by segment; ids   DISTRIBUTED BY (segment);
+  column segment        chosen to land on the node    ids chosen the same way,
+                        that holds the rows (layout)  by gp_segment_id of a hash
+  packing reads the     each segment reads its own    the same, in the segment
+  source through SPI    node's source shards          process (its local share)
+  lockstep merge in     one pushed-down query per     one query per iteration
+  the scan's shared     iteration; weights merged on  over the packed table, run
+  memory                the coordinator (kernels)     in every segment; merged on
+                                                      the coordinator
+  model kept between    kept in the worker backend    kept in the segment
+  iterations            of the transaction's          process of the session
+                        connection (JOBS)             (gang reuse)
 
 The C handler would take k and n from the GPDB globals when mpp_execute is
 'all segments', in place of the DSM counter; the Python side does not change:
@@ -24,6 +29,7 @@ wrappers see the same Segment(index, count).
 """
 
 
+from pgdl.data.preprocess import create_table_sql
 from pgdl.sql import ident as quote_ident, literal as quote_literal
 
 
@@ -38,8 +44,8 @@ def foreign_table(name, columns, options, server="pgdl"):
 
 
 def packed_table(name, key_type="text"):
-    """A packed table whose buffers live on the segment that trains on them."""
-    return ("CREATE TABLE %s (buffer_id int4 PRIMARY KEY, segment int4 NOT NULL, "
-            "rows int4 NOT NULL, features bytea NOT NULL, labels bytea NOT NULL, "
-            "keys %s[] NOT NULL) DISTRIBUTED BY (segment);"
-            % (".".join(quote_ident(part) for part in name.split(".")), key_type))
+    """A packed table whose buffers live on the segment that trains on them;
+    as on Citus, the distribution column belongs to the primary key."""
+    return ("%s DISTRIBUTED BY (segment);"
+            % create_table_sql(".".join(quote_ident(part) for part in name.split(".")),
+                               key_type, distributed=True))

@@ -29,3 +29,16 @@ CREATE FUNCTION pgdl_internal.segment_task(shard oid, segment int4, op text, pay
 RETURNS bytea AS 'MODULE_PATHNAME', 'pgdl_trampoline' LANGUAGE C;
 REVOKE ALL ON FUNCTION pgdl_internal._segment_task(oid, int4, text, bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgdl_internal.segment_task(oid, int4, text, bytea) FROM PUBLIC;
+
+-- What a job on the Citus workers moved per iteration: the weights sent to
+-- its segments and their answers, in bytes (NULL for a job on one server).
+ALTER TABLE pgdl.training_jobs ADD COLUMN bytes_per_iteration int8;
+COMMENT ON COLUMN pgdl.training_jobs.bytes_per_iteration IS
+    'on Citus: bytes of weights sent to the segments and answered by them per iteration';
+ALTER FOREIGN TABLE pgdl.model_training ADD COLUMN bytes_per_iteration int8;
+
+-- The owners' anchors belong to the node that keeps the models (the
+-- coordinator): Citus must not carry their DDL to the workers, which it
+-- refuses anyway after a job's parallel tasks in the same transaction.
+-- (Without Citus the setting is an unused placeholder.)
+ALTER FUNCTION pgdl_internal.sync_anchor(name) SET citus.enable_ddl_propagation = off;

@@ -39,7 +39,7 @@ def _anchors(packed):
 def run(job, spec, start, packed, validation, segments):
     """Trains job `job` on the workers; returns the rows that
     pgdl_internal.training_segments returns on one server (history rows,
-    then the final tensors)."""
+    then the final tensors) and the bytes the iterations moved (Traffic)."""
     ids = list(packed["segment_ids"])
     if segments != len(ids):
         raise PgdlError("%s is packed for %d segments on Citus workers, not %d"
@@ -48,6 +48,12 @@ def run(job, spec, start, packed, validation, segments):
                         % segments, sqlstate="22023")
     with privileged():
         layout.check_nodes()
+    column = layout.distribution_column(packed["output_oid"])
+    if column != "segment":
+        raise PgdlError("packed table %s is %s, not by segment as it was packed"
+                        % (packed["output"], "distributed by column %s" % column if column
+                           else "no longer distributed"),
+                        hint="Pack it again with pgdl.preprocess.", sqlstate="55000")
     anchors = _anchors(packed)
     missing = [s for s in ids if s not in anchors]
     if missing:
@@ -69,7 +75,7 @@ def run(job, spec, start, packed, validation, segments):
 
     def call(op, iteration, blob, where=None):
         answers = tasks.run(table, op, dict(header, iteration=iteration), blob,
-                            where or every, traffic)
+                            where or every, traffic if op == "train" else None)
         expected = set(ids) if where is None else {ids[0]}
         if set(answers) != expected:
             lost = sorted(expected - set(answers))

@@ -118,7 +118,8 @@ def finish_job(job, values):
     sql = "UPDATE pgdl.training_jobs SET %s, finished = now() WHERE job = $1 RETURNING *" % (
         ", ".join("%s = $%d" % (ident(n), i + 2) for i, n in enumerate(names)))
     types = ["int8"] + [{"version": "int4", "iteration": "int4", "loss": "float8",
-                         "metrics": "jsonb", "validation_metrics": "jsonb", "status": "text"}
+                         "metrics": "jsonb", "validation_metrics": "jsonb", "status": "text",
+                         "bytes_per_iteration": "int8"}
                         .get(n, "float8") for n in names]
     with privileged():
         return dict(catalog.execute(sql, types, [job] + [values[n] for n in names])[0])

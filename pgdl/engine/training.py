@@ -130,6 +130,7 @@ def _packed(name, what, hint):
         raise _error('"%s" is not a packed table' % name, hint=hint, sqlstate="42P01")
     row["qualified"] = found.qualified
     row["output"] = found.name
+    row["output_oid"] = found.oid
     return row
 
 
@@ -229,9 +230,11 @@ def run_job(values):
                          hint="Pack it from a distributed table with validation_of => '%s'."
                          % packed["output"])
         from pgdl.distributed import training as distributed
-        rows, _ = distributed.run(job, spec, start, packed, validation, segments)
+        rows, traffic = distributed.run(job, spec, start, packed, validation, segments)
+        moved = (traffic.sent + traffic.received) // iterations
     else:
         rows = _train_here(job, spec, start, packed, validation, segments, description)
+        moved = None
     finished = time.perf_counter()
 
     history = [r for r in rows if r["tensor"] is None]
@@ -276,7 +279,8 @@ def run_job(values):
         "loss": last.get("loss"), "metrics": last.get("metrics"),
         "validation_metrics": last.get("validation_metrics"),
         "seconds": finished - started, "seconds_per_iteration": per_iteration,
-        "fixed_seconds": (finished - started) - sum(iteration_seconds)})
+        "fixed_seconds": (finished - started) - sum(iteration_seconds),
+        "bytes_per_iteration": moved})
 
 
 def _train_here(job, spec, start, packed, validation, segments, description):

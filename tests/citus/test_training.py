@@ -97,6 +97,12 @@ def test_two_workers_train_as_two_segments_on_one_node_do(digits_on_workers):
                        fit_params=FIT)
     here = train(db, "h", "mlp", "local_packed", iterations=8, segments=2, fit_params=FIT)
     assert on_workers["status"] == here["status"] == "finished"
+    # per iteration only weights moved: out to each segment and back
+    parameters = db.execute("SELECT parameters FROM pgdl.architectures WHERE name = 'mlp'"
+                            ).fetchone()[0]
+    weights = 2 * 2 * 4 * parameters
+    assert weights <= on_workers["bytes_per_iteration"] < weights + 32768
+    assert here["bytes_per_iteration"] is None
     assert sum("iteration 8 of 8" in n for n in notices) == 2
     history = db.execute("SELECT segment, count(*) FROM pgdl.training_history "
                          "WHERE model = 'w' GROUP BY segment ORDER BY segment NULLS LAST"
@@ -183,3 +189,65 @@ def test_a_stopped_worker_is_named_and_nothing_is_stored(digits_on_workers, citu
     finally:
         worker.start()
     assert db.execute("SELECT count(*) FROM pgdl.models WHERE model = 's'").fetchone() == (0,)
+
+
+def test_an_ordinary_role_packs_and_trains_on_the_workers_with_its_own_rights(
+        digits_on_workers, coordinator_uri, citus_cluster):
+    db = digits_on_workers
+    db.execute("DO $$ BEGIN CREATE ROLE analyst LOGIN; "
+               "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    db.execute("GRANT CREATE ON SCHEMA public TO analyst")
+    db.execute("GRANT SELECT ON dist_train TO analyst")
+    with psycopg.connect(coordinator_uri, user="analyst", autocommit=True) as analyst:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            pack(analyst, "dist_test", "stolen")
+        segments = pack(analyst, "dist_train", "analyst_packed")[0]
+        assert segments == 2
+        assert db.execute("SELECT pg_get_userbyid(relowner) FROM pg_class "
+                          "WHERE oid = 'analyst_packed'::regclass").fetchone() == ("analyst",)
+        job = train(analyst, "mine", "mlp", "analyst_packed", iterations=1, segments=None,
+                    fit_params=FIT)
+        assert job["status"] == "finished"
+        assert db.execute("SELECT owner FROM pgdl.models WHERE model = 'mine'"
+                          ).fetchone() == ("analyst",)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("SELECT pgdl_internal.segment_task(0, 0, 'end', '')")
+        analyst.execute("SELECT pgdl.drop_model('mine')")
+    worker = citus_cluster.workers[0]
+    with psycopg.connect(worker.uri("pgdl_citus"), user="analyst", autocommit=True) as there:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            there.execute("SELECT pgdl_internal.segment_task(0, 0, 'end', '')")
+    db.execute("DROP TABLE analyst_packed")
+    db.execute("REVOKE CREATE ON SCHEMA public FROM analyst")
+
+
+def test_a_packed_table_redistributed_on_another_column_is_refused(digits_on_workers):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    # Citus makes a new table; its buffers no longer sit where the layout says
+    db.execute("SELECT alter_distributed_table('dist_packed', distribution_column => "
+               "'buffer_id')")
+    with pytest.raises(psycopg.errors.UndefinedTable, match='"dist_packed" is not a packed table'):
+        train(db, "r", "mlp", "dist_packed", segments=None)
+    assert db.execute("SELECT count(*) FROM pgdl.packed").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("change, message", [
+    ("extversion = '0.3.0'", "has pgdl 0.3.0, the coordinator 0.4.0"),
+    ("extname = 'pgdl_elsewhere'", "has no pgdl")])
+def test_a_worker_without_this_pgdl_is_named(digits_on_workers, citus_cluster, change, message):
+    db = digits_on_workers
+    worker = citus_cluster.workers[0]
+    undo = {"extversion = '0.3.0'": "extversion = '0.4.0' WHERE extname = 'pgdl'",
+            "extname = 'pgdl_elsewhere'": "extname = 'pgdl' WHERE extname = 'pgdl_elsewhere'"}
+    # the catalogs of a worker on which pgdl is another version, or missing
+    with psycopg.connect(worker.uri("pgdl_citus"), autocommit=True) as there:
+        there.execute("SET allow_system_table_mods = on")
+        there.execute("UPDATE pg_extension SET %s WHERE extname = 'pgdl'" % change)
+        try:
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState,
+                               match="Citus node 127.0.0.1:%d %s" % (worker.port, message)):
+                pack(db, "dist_train", "dist_packed")
+        finally:
+            there.execute("UPDATE pg_extension SET %s" % undo[change])
+    assert db.execute("SELECT to_regclass('dist_packed')").fetchone() == (None,)

