@@ -56,4 +56,5 @@ citus: setup
 	@$(VENV_PYTHON) -m pgdl.citus start
 
 bench: setup
+	@PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh
 	@for script in bench/bench_*.py; do echo "== $$script"; $(VENV_PYTHON) $$script || exit 1; done

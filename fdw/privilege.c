@@ -13,7 +13,10 @@
  *              SECURITY DEFINER function: pgdl's writes to its own catalog,
  *              after every check of what the user may do ran as the user;
  *   user       as the user, with the search path the user had when the
- *              outermost section began: for the names a user gives.
+ *              outermost section began: for the names a user gives;
+ *   as a role  as a given role, with the catalog path: what a Citus
+ *              worker's segment task does for the role that the
+ *              coordinator acts for (pgdl_section_enter_as).
  *
  * Search paths are pushed as override paths (PushOverrideSearchPath), which
  * also works in parallel mode.  The role that was current when the
@@ -56,6 +59,7 @@ static int	depth = 0;
 static OverrideSearchPath *user_path = NULL;	/* the user's, at the outermost entry */
 
 PGDLLEXPORT int pgdl_section_enter(int kind);
+PGDLLEXPORT int pgdl_section_enter_as(Oid role);
 PGDLLEXPORT int pgdl_section_leave(void);
 PGDLLEXPORT int pgdl_section_depth(void);
 
@@ -105,6 +109,21 @@ pgdl_section_enter(int kind)
 	else
 		pgdl_push_catalog_path();
 	depth++;
+	return 0;
+}
+
+/* A catalog section as role; 0 when entered, -3 for no role, else as above. */
+int
+pgdl_section_enter_as(Oid role)
+{
+	int			code;
+
+	if (!OidIsValid(role))
+		return -3;
+	code = pgdl_section_enter(SECTION_CATALOG);
+	if (code != 0)
+		return code;
+	SetUserIdAndSecContext(role, sections[depth - 1].sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	return 0;
 }
 

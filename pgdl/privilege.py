@@ -13,6 +13,10 @@
                   the user; the role the work is for is acting_role(), read
                   before.  A scan started inside still reads its source rows
                   with the privileges of that role.
+  acting_as(role) SQL as `role` with the catalog path: a segment task on a
+                  Citus worker (which Citus runs as the superuser the
+                  coordinator's privileged section connected as) reads and
+                  writes as the role the coordinator acts for.
 
 Outside a PostgreSQL backend (plain pytest) the sections do nothing.
 """
@@ -30,6 +34,7 @@ def _library():
     try:
         lib = ctypes.CDLL(None)
         lib.pgdl_section_enter.argtypes = [ctypes.c_int]
+        lib.pgdl_section_enter_as.argtypes = [ctypes.c_uint]
         return lib
     except (OSError, AttributeError):
         return None     # not inside a backend that loaded pgdl
@@ -65,6 +70,25 @@ def user_path():
 
 def privileged():
     return _section(PRIVILEGED)
+
+
+@contextlib.contextmanager
+def acting_as(role):
+    if _lib is None:
+        raise PgdlError("pgdl can act as a role only inside the server")
+    rows = server.plpy.execute(server.plpy.prepare(
+        "SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1", ["name"]), [role])
+    if not rows:
+        raise PgdlError('role "%s" does not exist on this node' % role,
+                        hint="Citus creates roles on every node; create it here too.",
+                        sqlstate="42704")
+    code = _lib.pgdl_section_enter_as(rows[0]["oid"])
+    if code != 0:
+        raise PgdlError("pgdl cannot act as role %s (code %d)" % (role, code), sqlstate="XX000")
+    try:
+        yield
+    finally:
+        _lib.pgdl_section_leave()
 
 
 def acting_role():

@@ -6,7 +6,7 @@ import json
 import struct
 
 from pgdl import server
-from pgdl.privilege import privileged
+from pgdl.privilege import acting_role, privileged
 
 _LENGTH = struct.Struct("<I")
 
@@ -33,9 +33,11 @@ class Traffic:
 def run(table, op, header, blob=b"", anchors=None, traffic=None):
     """{segment id: (header, blob)} from every segment of packed table `table`
     (schema-qualified) that holds one of the buffers `anchors` (None: the
-    placeholders of a table being packed, buffer_id < 0)."""
+    placeholders of a table being packed, buffer_id < 0).  The tasks act as
+    the current role (privilege.acting_as)."""
     plpy = server.plpy
-    payload = encode(header, blob)
+    # Citus runs the tasks as the superuser; each acts as this role there
+    payload = encode(dict(header, role=acting_role()), blob)
     where = "buffer_id < 0" if anchors is None else "buffer_id = ANY ($3)"
     # pg_catalog alone is on the search path in here: every name is qualified
     with privileged():

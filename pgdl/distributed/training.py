@@ -60,83 +60,108 @@ def run(job, spec, start, packed, validation, segments):
         raise PgdlError("segment %d of %s has no buffers" % (ids.index(missing[0]),
                                                             packed["output"]),
                         sqlstate="22023")
-    method, count = spec["method"], len(ids)
-    header = {"token": "%s-%s" % (job, uuid.uuid4().hex), "spec": spec,
-              "validation": validation["qualified"] if validation else None,
-              "positions": {str(s): p for p, s in enumerate(ids)}, "count": count}
-    table, every = packed["qualified"], [anchors[s] for s in ids]
-    traffic = tasks.Traffic()
+    driver = _Driver(job, spec, packed, validation, ids, anchors)
     weights = weight_vectors.flatten(start)
-    center = weights.copy() if method == "easgd" else None
-    names = ["loss"] + list(spec["metric_names"])
-    steps = {}          # (iteration, position) -> answer header
-    seconds = {}
-    local = None
-
-    def call(op, iteration, blob, where=None):
-        answers = tasks.run(table, op, dict(header, iteration=iteration), blob,
-                            where or every, traffic if op == "train" else None)
-        expected = set(ids) if where is None else {ids[0]}
-        if set(answers) != expected:
-            lost = sorted(expected - set(answers))
-            raise PgdlError("segment %d of %s did not answer" % (ids.index(lost[0]),
-                                                               packed["output"]),
-                            sqlstate="XX000")
-        return {ids.index(s): a for s, a in answers.items()}
-
+    center = weights.copy() if spec["method"] == "easgd" else None
     for iteration in range(1, spec["iterations"] + 1):
+        weights, center = driver.iterate(iteration, weights, center)
+    if spec["method"] == "average" and validation:
+        driver.validate_last(weights)
+    rows = driver.history()
+    rows.extend(segment_training.final_rows(*driver.final(weights, center)))
+    driver.call("end", b"")
+    return rows, driver.traffic
+
+
+class _Driver:
+    """The coordinator's side of one job: the calls, and what they answered."""
+
+    def __init__(self, job, spec, packed, validation, ids, anchors):
+        self.spec, self.ids, self.anchors = spec, ids, anchors
+        self.table, self.output = packed["qualified"], packed["output"]
+        self.header = {"token": "%s-%s" % (job, uuid.uuid4().hex), "spec": spec,
+                       "validation": validation["qualified"] if validation else None,
+                       "positions": {str(s): p for p, s in enumerate(ids)},
+                       "count": len(ids)}
+        self.names = ["loss"] + list(spec["metric_names"])
+        self.traffic = tasks.Traffic()
+        self.steps = {}         # (iteration, position) -> a segment's answer
+        self.seconds = {}       # iteration -> seconds on the coordinator
+        self.local = None       # the segments' weights after the last iteration
+        self.iteration = 0
+
+    def call(self, op, blob, only_first=False):
+        """{position: (answer, bytes)} of every segment (or the first)."""
+        ids = self.ids[:1] if only_first else self.ids
+        answers = tasks.run(self.table, op, dict(self.header, iteration=self.iteration), blob,
+                            [self.anchors[s] for s in ids],
+                            self.traffic if op == "train" else None)
+        lost = [s for s in ids if s not in answers]
+        if lost:
+            raise PgdlError("segment %d of %s did not answer" % (self.ids.index(lost[0]),
+                                                               self.output),
+                            sqlstate="XX000")
+        return {self.ids.index(s): a for s, a in answers.items()}
+
+    def iterate(self, iteration, weights, center):
+        """One iteration: (merged weights, EASGD center) after it."""
+        method, count = self.spec["method"], len(self.ids)
+        self.iteration = iteration
         started = time.perf_counter()
-        blob = weights if method == "average" else center if method == "easgd" else \
+        sent = weights if method == "average" else center if method == "easgd" else \
             (weights if iteration == 1 else np.empty(0, np.float32))
-        answers = call("train", iteration, np.ascontiguousarray(blob, "<f4").tobytes())
+        answers = self.call("train", np.ascontiguousarray(sent, "<f4").tobytes())
         for position, (answer, _) in answers.items():
-            steps[iteration, position] = answer
+            self.steps[iteration, position] = answer
             if answer.get("validated") is not None:
-                steps[iteration - 1, position]["validation"] = answer["validation"]
-        local = [np.frombuffer(answers[p][1], "<f4").copy() for p in range(count)]
+                self.steps[iteration - 1, position]["validation"] = answer["validation"]
+        self.local = [np.frombuffer(answers[p][1], "<f4").copy() for p in range(count)]
         if method == "average":
-            weights = kernels.weighted_average(local, [steps[iteration, p]["rows"]
-                                                       for p in range(count)])
+            weights = kernels.weighted_average(
+                self.local, [self.steps[iteration, p]["rows"] for p in range(count)])
         elif method == "easgd":
-            kernels.easgd_step(center, [v.copy() for v in local], float(spec["moving_rate"]))
-        seconds[iteration] = time.perf_counter() - started
+            kernels.easgd_step(center, [v.copy() for v in self.local],
+                               float(self.spec["moving_rate"]))
+        self.seconds[iteration] = time.perf_counter() - started
         segment_training.report_iteration(
-            iteration, spec["iterations"],
-            _merged(iteration, steps, count, names, seconds[iteration], with_validation=False),
-            seconds[iteration])
+            iteration, self.spec["iterations"],
+            _merged(iteration, self.steps, count, self.names, self.seconds[iteration],
+                    with_validation=False),
+            self.seconds[iteration])
+        return weights, center
 
-    last = spec["iterations"]
-    if method == "average" and validation:
-        for position, (answer, _) in call("validate", last + 1,
-                                          weights.astype("<f4").tobytes()).items():
-            steps[last, position]["validation"] = answer["validation"]
+    def validate_last(self, weights):
+        """Validation of the final merged weights (average)."""
+        self.iteration += 1
+        last = self.spec["iterations"]
+        for position, (answer, _) in self.call("validate",
+                                               weights.astype("<f4").tobytes()).items():
+            self.steps[last, position]["validation"] = answer["validation"]
 
-    rows = []
-    for iteration in range(1, last + 1):
-        for position in range(count):
-            step = steps[iteration, position]
-            rows.append(segment_training.segment_history_row(
-                position, iteration, step["rows"], step["results"],
-                step.get("validation") or {}, names, step["seconds"]))
-        rows.append(_merged(iteration, steps, count, names, seconds[iteration]))
+    def history(self):
+        rows = []
+        for iteration in range(1, self.spec["iterations"] + 1):
+            for position in range(len(self.ids)):
+                step = self.steps[iteration, position]
+                rows.append(segment_training.segment_history_row(
+                    position, iteration, step["rows"], step["results"],
+                    step.get("validation") or {}, self.names, step["seconds"]))
+            rows.append(_merged(iteration, self.steps, len(self.ids), self.names,
+                                self.seconds[iteration]))
+        for row in rows:
+            row.update(tensor=None, data=None)
+        return rows
 
-    shapes = spec["tensor_shapes"]
-    ensemble_json = None
-    if method == "ensemble":
-        first = {ids[0]: anchors[ids[0]]}
-        answer, blob = call("ensemble", last + 1, np.concatenate(local).tobytes(),
-                            where=list(first.values()))[0]
-        ensemble_json, shapes = answer["keras_json"], answer["tensor_shapes"]
-        final = weight_vectors.unflatten(np.frombuffer(blob, "<f4"), shapes)
-    elif method == "easgd":
-        final = weight_vectors.unflatten(center, shapes)
-    else:
-        final = weight_vectors.unflatten(weights, shapes)
-    call("end", last + 1, b"")
-    for row in rows:
-        row.update(tensor=None, data=None)
-    rows.extend(segment_training.final_rows(final, ensemble_json))
-    return rows, traffic
+    def final(self, weights, center):
+        """(final tensors, an ensemble's architecture or None)."""
+        shapes = self.spec["tensor_shapes"]
+        if self.spec["method"] == "ensemble":
+            answer, blob = self.call("ensemble", np.concatenate(self.local).tobytes(),
+                                     only_first=True)[0]
+            return (weight_vectors.unflatten(np.frombuffer(blob, "<f4"),
+                                             answer["tensor_shapes"]), answer["keras_json"])
+        return weight_vectors.unflatten(center if self.spec["method"] == "easgd" else weights,
+                                        shapes), None
 
 
 def _merged(iteration, steps, count, names, seconds, with_validation=True):
@@ -155,13 +180,15 @@ def _merged(iteration, steps, count, names, seconds, with_validation=True):
 
 # --- on the worker -----------------------------------------------------------
 
-class _Job:
+class _Kept:
+    """What a worker backend keeps of a job's segment between iterations."""
+
     def __init__(self, model, iteration):
         self.model = model
         self.iteration = iteration
 
 
-JOBS = {}       # (token, segment id) -> _Job, in the worker backend running the task
+JOBS = {}       # (token, segment id) -> _Kept, in the worker backend running the task
 
 
 def _buffers(shard, validation_shard, segment):
@@ -198,7 +225,7 @@ def train_step(place, segment, header, blob):
         xv, yv = segment_training.stack_buffers(rows, 1, spec)
         keras_loader.choose_gpu(position)
         start = weight_vectors.unflatten(np.frombuffer(blob, "<f4"), spec["tensor_shapes"])
-        job = JOBS[key] = _Job(segment_training.SegmentModel(
+        job = JOBS[key] = _Kept(segment_training.SegmentModel(
             spec, start, x, y, xv, yv, position, header["count"],
             where=" on node %s" % place.node), 0)
     elif job.iteration != iteration - 1:

@@ -4,12 +4,16 @@ pushed-down query calls once per segment (pgdl.distributed.tasks).
 `shard` is the tableoid of the packed table's shard that holds the
 segment, so a task reads the buffers of its own node; the payload comes
 from pgdl's own code on the coordinator (the function is executable by
-no ordinary role), and is checked all the same.
+no ordinary role), and is checked all the same.  Citus runs the task as
+the superuser the coordinator's privileged section connected as; the task
+itself acts as the role named in the payload, the one the coordinator
+acts for, so a shard the role owns can run nothing as the superuser.
 """
 
 from pgdl import server, sql
 from pgdl.distributed import packing, tasks, training
 from pgdl.errors import PgdlError
+from pgdl.privilege import acting_as
 
 STEPS = {
     "train": training.train_step,
@@ -60,5 +64,6 @@ def task(shard, segment, op, payload):
     if step is None:
         raise PgdlError('unknown segment task "%s"' % op, sqlstate="22023")
     header, blob = tasks.decode(payload)
-    answer, data = step(Place(shard), segment, header, blob)
+    with acting_as(header["role"]):
+        answer, data = step(Place(shard), segment, header, blob)
     return tasks.encode(answer, data)

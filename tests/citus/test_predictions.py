@@ -48,3 +48,11 @@ def test_a_model_from_the_coordinator_scores_a_distributed_source_as_one_node_do
     joined = db.execute("SELECT count(*) FROM dist_p p JOIN dist_digits s USING (id) "
                         "WHERE s.id < 40").fetchone()[0]
     assert joined == db.execute("SELECT count(*) FROM digits_test WHERE id < 40").fetchone()[0]
+
+
+def test_evaluate_on_a_distributed_source_gives_the_local_figures(distributed_digits):
+    db = distributed_digits
+    query = "SELECT metric, round(value::numeric, 9), actual, predicted FROM pgdl.evaluate(" \
+            "'m', %s, label => 'label') ORDER BY 1, 3, 4"
+    assert db.execute(query, ("dist_digits",)).fetchall() == \
+        db.execute(query, ("digits_test",)).fetchall()

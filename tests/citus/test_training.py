@@ -217,6 +217,20 @@ def test_an_ordinary_role_packs_and_trains_on_the_workers_with_its_own_rights(
     with psycopg.connect(worker.uri("pgdl_citus"), user="analyst", autocommit=True) as there:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             there.execute("SELECT pgdl_internal.segment_task(0, 0, 'end', '')")
+    # the tasks on the workers read as analyst, not as the superuser Citus
+    # connects as: a shard analyst may not read there stops the packing
+    db.execute("GRANT SELECT ON dist_test TO analyst")
+    shards = [name for name, in db.execute(
+        "SELECT shard_name FROM citus_shards WHERE table_name = 'dist_test'::regclass "
+        "AND nodeport = %s", (worker.port,))]
+    with psycopg.connect(worker.uri("pgdl_citus"), autocommit=True) as there:
+        there.execute("SET citus.enable_manual_changes_to_shards = on")
+        for shard in shards:
+            there.execute('REVOKE SELECT ON "%s" FROM analyst' % shard)
+    with psycopg.connect(coordinator_uri, user="analyst", autocommit=True) as analyst:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                           match="permission denied for table dist_test_"):
+            pack(analyst, "dist_test", "not_mine")
     db.execute("DROP TABLE analyst_packed")
     db.execute("REVOKE CREATE ON SCHEMA public FROM analyst")
 
@@ -251,3 +265,35 @@ def test_a_worker_without_this_pgdl_is_named(digits_on_workers, citus_cluster, c
         finally:
             there.execute("UPDATE pg_extension SET %s" % undo[change])
     assert db.execute("SELECT to_regclass('dist_packed')").fetchone() == (None,)
+
+
+def test_several_segments_per_worker_keep_their_models_between_iterations(digits_on_workers):
+    db = digits_on_workers
+    segments, rows, _, ids, nodes, _ = pack(db, "dist_train", "four", segments=4)
+    assert segments == 4 and sorted(nodes.count(n) for n in set(nodes)) == [2, 2]
+    assert sum(rows) == 1348
+    shards = db.execute("SELECT count(DISTINCT get_shard_id_for_distribution_column('four', s)) "
+                        "FROM unnest(%s::int4[]) s", (ids,)).fetchone()
+    assert shards == (4,)
+    # a segment's worker backend builds its model in the first iteration only:
+    # a later one without it is an error, so a finished job kept them all
+    job = train(db, "four", "mlp", "four", iterations=3, segments=None, fit_params=FIT)
+    assert job["status"] == "finished" and job["segments"] == 4
+
+
+def test_a_loss_that_blows_up_on_a_worker_names_segment_and_node(digits_on_workers):
+    db = digits_on_workers
+    db.execute("CREATE TABLE huge (id int4 PRIMARY KEY, image bytea, target float8)")
+    db.execute("SELECT create_distributed_table('huge', 'id')")
+    db.execute("INSERT INTO huge SELECT id, image, 3e38 FROM digits_train")
+    db.execute("SELECT pgdl.preprocess('huge', 'huge_packed', 'image', 'target', "
+               "normalizing_const => 16)")
+    k = keras()
+    architecture(db, "linear", [k.layers.Dense(1)], [64])
+    with pytest.raises(psycopg.errors.FloatingPointException,
+                       match=r"loss of segment \d on node 127\.0\.0\.1:\d+ became (inf|nan) "
+                             r"in iteration 1"):
+        train(db, "huge", "linear", "huge_packed", segments=None, fit_params=FIT,
+              compile_params={"optimizer": "sgd", "loss": "mse"})
+    assert db.execute("SELECT count(*) FROM pgdl.models WHERE model = 'huge'").fetchone() == (0,)
+    db.execute("DELETE FROM pgdl.architectures WHERE name = 'linear'")

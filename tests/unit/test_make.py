@@ -25,6 +25,7 @@ def test_bench_runs_every_script_with_the_venv():
     out = subprocess.run(["make", "-n", "-s", "bench", "PGDL_VENV=/venv/x"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert "/venv/x/bin/python $script" in out
+    assert out.index("scripts/citus.sh") < out.index("bench/bench_")    # bench_citus needs it
 
 
 def test_citus_compat_guards_only_the_clashing_definition(tmp_path):
