@@ -7,7 +7,8 @@ center; ensemble: the start, once), each segment trains its epochs on its
 own buffers in a backend on its worker and answers with its local weights,
 and the coordinator merges them with the same kernels as on one server.
 A worker backend builds the model and reads its buffers on the first
-iteration and keeps them for the job (worker.JOBS), so only weights travel.
+iteration and keeps them for the job (JOBS), with the job's spec, so from
+the second iteration on only weights travel.
 
 Metrics are those of one server: for `average`, validation runs on the
 merged weights, which a segment only has at its next call, so it reports
@@ -93,7 +94,10 @@ class _Driver:
     def call(self, op, blob, only_first=False):
         """{position: (answer, bytes)} of every segment (or the first)."""
         ids = self.ids[:1] if only_first else self.ids
-        answers = tasks.run(self.table, op, dict(self.header, iteration=self.iteration), blob,
+        header = dict(self.header, iteration=self.iteration)
+        if op != "train" or self.iteration > 1:
+            del header["spec"]      # the segments keep it from the first iteration
+        answers = tasks.run(self.table, op, header, blob,
                             [self.anchors[s] for s in ids],
                             self.traffic if op == "train" else None)
         lost = [s for s in ids if s not in answers]
@@ -205,12 +209,13 @@ def _buffers(shard, validation_shard, segment):
 def train_step(place, segment, header, blob):
     """One iteration of one segment, on its worker: the answer header and the
     local weights after training."""
-    spec, iteration = header["spec"], header["iteration"]
+    iteration = header["iteration"]
     position = header["positions"][str(segment)]
     key = (header["token"], segment)
     job = JOBS.get(key)
     answer = {}
     if job is None:
+        spec = header.get("spec")
         if iteration != 1:
             raise PgdlError("segment %d on node %s lost its model after iteration %d"
                             % (position, place.node, iteration - 1),
@@ -231,6 +236,7 @@ def train_step(place, segment, header, blob):
     elif job.iteration != iteration - 1:
         raise PgdlError("segment %d on node %s is at iteration %d, not %d"
                         % (position, place.node, job.iteration, iteration - 1), sqlstate="55000")
+    spec = job.model.spec
     model, method = job.model, spec["method"]
     if method == "average" and iteration > 1:
         model.set_weights(np.frombuffer(blob, "<f4"))
@@ -266,7 +272,7 @@ def ensemble_step(place, segment, header, blob):
     job = JOBS.get((header["token"], segment))
     if job is None:
         raise PgdlError("segment on node %s lost its model" % place.node, sqlstate="55000")
-    spec = header["spec"]
+    spec = job.model.spec
     members = np.frombuffer(blob, "<f4").reshape(header["count"], -1)
     ensemble = job.model.ensemble([weight_vectors.unflatten(m, spec["tensor_shapes"])
                                    for m in members])
