@@ -297,3 +297,20 @@ def test_a_loss_that_blows_up_on_a_worker_names_segment_and_node(digits_on_worke
               compile_params={"optimizer": "sgd", "loss": "mse"})
     assert db.execute("SELECT count(*) FROM pgdl.models WHERE model = 'huge'").fetchone() == (0,)
     db.execute("DELETE FROM pgdl.architectures WHERE name = 'linear'")
+
+
+def test_a_row_a_worker_cannot_pack_leaves_nothing_on_any_node(digits_on_workers, citus_cluster):
+    db = digits_on_workers
+    db.execute("UPDATE dist_train SET image = NULL WHERE id = (SELECT max(id) FROM dist_train)")
+    key = db.execute("SELECT id FROM dist_train WHERE image IS NULL").fetchone()[0]
+    with pytest.raises(psycopg.errors.NullValueNotAllowed,
+                       match='NULL in column "image" of table .*dist_train at id = %d' % key):
+        pack(db, "dist_train", "bad_packed")
+    assert db.execute("SELECT to_regclass('bad_packed')").fetchone() == (None,)
+    for worker in citus_cluster.workers:
+        with psycopg.connect(worker.uri("pgdl_citus"), autocommit=True) as there:
+            there.execute("SET citus.show_shards_for_app_name_prefixes = '*'")
+            assert there.execute("SELECT count(*) FROM pg_class WHERE relname LIKE "
+                                 "'dist_train%'").fetchone()[0] > 0     # shards do show
+            assert there.execute("SELECT count(*) FROM pg_class WHERE relname LIKE "
+                                 "'bad_packed%'").fetchone() == (0,)
