@@ -26,10 +26,19 @@ def choose_gpu(segment, gpus=None):
     return segment % gpus
 
 
+def visible_gpu():
+    """The GPU this process was pinned to (choose_gpu), or None."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return value if value and gpu_count() else None
+
+
 def keras():
     global _keras
     if _keras is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # segments that share a GPU take memory as they need it, not all of
+        # it up front (TensorFlow's default)
+        os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         import keras as module
         _keras = module

@@ -156,8 +156,19 @@ class SegmentModel:
 
     def fit(self, iteration):
         """Trains `epochs` passes over the local buffers: the last epoch's results."""
-        history = self.model.fit(self.x, self.y, verbose=0, callbacks=_callbacks(),
-                                 **self.spec["fit_params"])
+        try:
+            history = self.model.fit(self.x, self.y, verbose=0, callbacks=_callbacks(),
+                                     **self.spec["fit_params"])
+        except Exception as exc:
+            if not _out_of_memory(exc):
+                raise
+            gpu = keras_loader.visible_gpu()
+            raise PgdlError("segment %d%s ran out of %s memory in iteration %d"
+                            % (self.index, self.where, "GPU %s" % gpu if gpu else "device",
+                               iteration),
+                            detail=str(exc).splitlines()[0][:500] if str(exc) else None,
+                            hint="Use a smaller batch_size, fewer segments per GPU, or a "
+                                 "smaller model.", sqlstate="53200")
         results = {name: values[-1] for name, values in history.history.items()}
         loss = float(results.get("loss", float("nan")))
         if not math.isfinite(loss):
@@ -194,6 +205,11 @@ class SegmentModel:
         model = _ensemble(self.spec, members)
         model.fit(self.x, self.y, verbose=0, callbacks=_callbacks(), **self.spec["fit_params"])
         return model
+
+
+def _out_of_memory(exc):
+    """TensorFlow's ResourceExhaustedError, or a CUDA out-of-memory of another backend."""
+    return type(exc).__name__ == "ResourceExhaustedError" or "out of memory" in str(exc).lower()
 
 
 def report_iteration(iteration, iterations, merged_row, seconds):

@@ -35,3 +35,39 @@ def test_segment_k_takes_gpu_k_mod_g(monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert keras_loader.choose_gpu(3, gpus=0) is None
     assert "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_a_segment_out_of_gpu_memory_names_itself_and_its_gpu(monkeypatch):
+    import pytest
+    from pgdl.engine.segment import SegmentModel
+    from pgdl.errors import PgdlError
+    k = keras_loader.keras()
+    model = k.Sequential([k.Input([4]), k.layers.Dense(2, activation="softmax")])
+    spec = {"keras_json": model.to_json(), "compile_params": {"loss": "mse"},
+            "fit_params": {"epochs": 1}, "metric_names": [],
+            "tensor_shapes": [list(w.shape) for w in model.get_weights()]}
+    x, y = np.zeros((8, 4), np.float32), np.zeros((8, 2), np.float32)
+    segment = SegmentModel(spec, model.get_weights(), x, y, None, None, 3, 4,
+                           where=" on node 10.0.0.2:5432")
+
+    class ResourceExhaustedError(Exception):
+        pass
+
+    def exhausted(*args, **kwargs):
+        raise ResourceExhaustedError("OOM when allocating tensor with shape [8192, 8192]")
+
+    monkeypatch.setattr(segment.model, "fit", exhausted)
+    monkeypatch.setattr(keras_loader, "visible_gpu", lambda: "1")
+    with pytest.raises(PgdlError) as error:
+        segment.fit(2)
+    assert str(error.value) == "segment 3 on node 10.0.0.2:5432 ran out of GPU 1 memory in " \
+                               "iteration 2"
+    assert error.value.sqlstate == "53200" and "OOM when allocating" in error.value.detail
+    assert "batch_size" in error.value.hint
+
+
+def test_memory_growth_is_on_before_keras_loads(monkeypatch):
+    monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
+    monkeypatch.setattr(keras_loader, "_keras", None)
+    keras_loader.keras()
+    assert os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
