@@ -223,12 +223,12 @@ def run_job(values):
             "task": packed["task"], "num_classes": packed["num_classes"],
             "tensor_shapes": description.tensors, "parameters": description.parameters,
             "metric_names": _metric_names(compile_params)}
+    if validation and bool(validation.get("segment_ids")) != bool(packed.get("segment_ids")):
+        on, off = (packed, validation) if packed.get("segment_ids") else (validation, packed)
+        raise _error("%s is on the Citus workers; %s is not" % (on["output"], off["output"]),
+                     hint="Pack both from distributed tables, or both from local ones, "
+                          "with validation_of.")
     if packed.get("segment_ids"):
-        if validation and not validation.get("segment_ids"):
-            raise _error("validation source %s is not on the Citus workers; %s is"
-                         % (validation["output"], packed["output"]),
-                         hint="Pack it from a distributed table with validation_of => '%s'."
-                         % packed["output"])
         from pgdl.distributed import training as distributed
         rows, traffic = distributed.run(job, spec, start, packed, validation, segments)
         moved = (traffic.sent + traffic.received) // iterations

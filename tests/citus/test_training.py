@@ -148,8 +148,13 @@ def test_bad_layouts_get_clear_errors(digits_on_workers):
     db = digits_on_workers
     pack(db, "dist_train", "dist_packed")
     pack(db, "digits_test", "local_val", segments=2)
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="not on the Citus workers"):
+    with pytest.raises(psycopg.errors.InvalidParameterValue,
+                       match="dist_packed is on the Citus workers; local_val is not"):
         train(db, "x", "mlp", "dist_packed", segments=None, validation="local_val")
+    pack(db, "digits_train", "local_train", segments=2)
+    with pytest.raises(psycopg.errors.InvalidParameterValue,
+                       match="dist_packed is on the Citus workers; local_train is not"):
+        train(db, "x", "mlp", "local_train", segments=2, validation="dist_packed")
     with pytest.raises(psycopg.errors.InvalidParameterValue,
                        match="packed for 2 segments on Citus workers, not 3"):
         train(db, "x", "mlp", "dist_packed", segments=3)
