@@ -11,7 +11,7 @@ acts for, so a shard the role owns can run nothing as the superuser.
 """
 
 from pgdl import server, sql
-from pgdl.distributed import packing, tasks, training
+from pgdl.distributed import packing, scoring, tasks, training
 from pgdl.errors import PgdlError
 from pgdl.privilege import acting_as
 
@@ -22,15 +22,20 @@ STEPS = {
     "end": training.end_step,
     "stats": packing.stats_step,
     "pack": packing.pack_step,
+    "score": scoring.score_step,
+    "evaluate": scoring.evaluate_step,
 }
 
 
 class Place:
-    """Where a task runs: its shard (SQL name) and this node ('host:port')."""
+    """Where a task runs: its shard (SQL name, and its table's name alone)
+    and this node ('host:port')."""
 
     def __init__(self, shard):
         plpy = server.plpy
-        self.shard = plpy.execute("SELECT %d::regclass::text AS name" % int(shard))[0]["name"]
+        found = plpy.execute("SELECT %d::regclass::text AS name, relname FROM pg_catalog.pg_class "
+                             "WHERE oid = %d" % (int(shard), int(shard)))[0]
+        self.shard, self.relname = found["name"], found["relname"]
         rows = plpy.execute(
             "SELECT nodename || ':' || nodeport AS node FROM pg_catalog.pg_dist_node "
             "WHERE groupid = (SELECT groupid FROM pg_catalog.pg_dist_local_group) "
@@ -65,5 +70,7 @@ def task(shard, segment, op, payload):
         raise PgdlError('unknown segment task "%s"' % op, sqlstate="22023")
     header, blob = tasks.decode(payload)
     with acting_as(header["role"]):
-        answer, data = step(Place(shard), segment, header, blob)
-    return tasks.encode(answer, data)
+        answered = step(Place(shard), segment, header, blob)
+    if answered is None:            # a call that is not this shard's task
+        return None
+    return tasks.encode(*answered)

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from pgdl.data.preprocess import Source, feature_expression
+from pgdl.distributed import scoring as distributed_scoring
 from pgdl.engine import catalog, measures, scoring
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
@@ -62,22 +63,18 @@ def evaluate(model, source, version=None, label=None, features=None):
         raise PgdlError('model "%s" does not say which columns hold its features' % model,
                         hint="Give them: features => '...'.", sqlstate="22023")
     expression, kind, _ = feature_expression(table, names, None)
-    scorer = scorer_for(row)
-
-    keys, rows, labels = table.read(expression, label)
-    if not rows:
-        raise PgdlError("table %s has no rows to evaluate on" % table.name, sqlstate="22023")
-    if None in labels:
-        raise PgdlError('NULL label in column "%s" of table %s %s'
-                        % (label, table.name, table.where(keys[labels.index(None)])),
-                        sqlstate="22004")
-    try:
-        x = scorer.pack(rows, kind)
-    except PackError as error:
-        raise PgdlError('cannot score the row of %s %s: its features (%s) %s'
-                        % (table.name, table.where(keys[error.row]), ", ".join(names),
-                           error.reason), sqlstate="22023")
-    y_pred = scorer.run(x)
+    if distributed_scoring.scored_on_workers(table.oid):
+        # scored on the Citus workers, which answer outputs and labels
+        plan = {"key": table.key, "features": expression, "kind": kind, "feature_names": names,
+                "passed": {}, "source": table.qualified, "source_name": table.name,
+                "source_oid": table.oid, "model": model}
+        y_pred, labels = distributed_scoring.outputs(plan, scoring.Model.from_row(row), label)
+        if not len(labels):
+            raise PgdlError("table %s has no rows to evaluate on" % table.name,
+                            sqlstate="22023")
+    else:
+        y_pred, labels = labelled_outputs(table, scorer_for(row), expression, kind, names, label,
+                                          model)
 
     task = row["task"]
     compile_params = row["compile_params"]
@@ -89,20 +86,11 @@ def evaluate(model, source, version=None, label=None, features=None):
 
     results = []
     if task == "classification":
-        classes = scorer.model.typed_classes()
-        lookup = {str(value): i for i, value in enumerate(classes)}
-        indices = np.empty(len(labels), np.int64)
-        for position, value in enumerate(labels):
-            index = lookup.get(str(value))
-            if index is None:
-                raise PgdlError('label %r of table %s %s is not a class of model "%s"'
-                                % (value, table.name, table.where(keys[position]), model),
-                                hint="Its classes: %s." % ", ".join(map(str, classes)),
-                                sqlstate="22023")
-            indices[position] = index
+        classes = scoring.Model.from_row(row).typed_classes()
+        indices = labels.astype(np.int64)
         y_true = np.eye(len(classes), dtype=np.float32)[indices]
     else:
-        y_true = np.asarray([float(v) for v in labels], np.float32).reshape(-1, 1)
+        y_true = labels.astype(np.float32).reshape(-1, 1)
 
     value = measures.loss(loss, y_true, y_pred)
     if value is None:
@@ -119,3 +107,37 @@ def evaluate(model, source, version=None, label=None, features=None):
             results.append({"metric": "confusion", "value": float(counts[actual, predicted]),
                             "actual": str(classes[actual]), "predicted": str(classes[predicted])})
     return results
+
+
+def labelled_outputs(table, scorer, expression, kind, names, label, model, relation=None):
+    """The model's outputs on every row of the table (or of `relation`, one
+    of its shards) and the rows' labels: class indices (classification) or
+    values (regression)."""
+    keys, rows, labels = table.read(expression, label, relation)
+    if not rows and relation is None:
+        raise PgdlError("table %s has no rows to evaluate on" % table.name, sqlstate="22023")
+    if None in labels:
+        raise PgdlError('NULL label in column "%s" of table %s %s'
+                        % (label, table.name, table.where(keys[labels.index(None)])),
+                        sqlstate="22004")
+    try:
+        x = scorer.pack(rows, kind)
+    except PackError as error:
+        raise PgdlError('cannot score the row of %s %s: its features (%s) %s'
+                        % (table.name, table.where(keys[error.row]), ", ".join(names),
+                           error.reason), sqlstate="22023")
+    y_pred = scorer.run(x)
+    if scorer.model.task != "classification":
+        return y_pred, np.asarray([float(v) for v in labels], np.float32)
+    classes = scorer.model.typed_classes()
+    lookup = {str(value): i for i, value in enumerate(classes)}
+    indices = np.empty(len(labels), np.int64)
+    for position, value in enumerate(labels):
+        index = lookup.get(str(value))
+        if index is None:
+            raise PgdlError('label %r of table %s %s is not a class of model "%s"'
+                            % (value, table.name, table.where(keys[position]), model),
+                            hint="Its classes: %s." % ", ".join(map(str, classes)),
+                            sqlstate="22023")
+        indices[position] = index
+    return y_pred, indices

@@ -35,12 +35,12 @@ import numpy as np
 
 from pgdl import names, server
 from pgdl.data.preprocess import Source, feature_expression
-from pgdl.distributed.layout import distribution
-from pgdl.engine import catalog, scoring
+from pgdl.distributed import scoring as distributed_scoring
+from pgdl.distributed.layout import distribution, distribution_column
+from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.foreign.base import Parameter, PgdlWrapper, Segment, positive_int
 from pgdl.foreign.buffers import required_table
-from pgdl.kernels import PackError
 from pgdl.sql import ident, literal, typed
 
 PREDICTED = ("class", "probability", "probabilities", "top_classes", "top_probabilities",
@@ -91,6 +91,7 @@ class Predictions(PgdlWrapper):
         self._plans = {}
         self._windows = OrderedDict()   # lookups' windows, by what they read
         self._pending = None            # the lookup whose rows a scan brings
+        self._answers = (None, None)    # what the Citus workers answered this statement
 
     # -- planning (in the leader, where SQL runs) ------------------------------
 
@@ -173,9 +174,12 @@ class Predictions(PgdlWrapper):
             "WHERE i.indrelid = c.oid AND a.amname = 'btree' AND i.indisunique "
             "AND i.indnkeyatts = 1 AND k.attname = %s) AS indexed "
             "FROM pg_class c WHERE c.oid = %d" % (literal(key), table.oid))[0]
-        if relkind["relkind"] == "r" and distribution(table.oid) is not None:
-            # Citus keeps a distributed table's rows in shards on the workers,
-            # and reads them for one process of the coordinator: one segment
+        method = distribution(table.oid) if relkind["relkind"] == "r" else None
+        if method is not None:
+            # Citus keeps a distributed table's rows in shards on the workers:
+            # one segment of the coordinator asks the workers to score the
+            # shards of a table distributed by hash, and reads the rows of
+            # any other (a reference table) through Citus
             relkind = dict(relkind, relkind="distributed")
         types = {name: column["type"] for name, column in table.columns.items()}
         plan = {"owner": row["owner"], "model": model_name, "version": version,
@@ -184,7 +188,9 @@ class Predictions(PgdlWrapper):
                 "rows": max(float(relkind["reltuples"]), 1000.0), "key": key,
                 "key_type": types[key], "features": expression, "kind": kind,
                 "feature_names": columns, "passed": passed, "task": row["task"],
-                "ordered_key": bool(relkind["indexed"]) and types[key] in INTEGER_TYPES}
+                "ordered_key": bool(relkind["indexed"]) and types[key] in INTEGER_TYPES,
+                "on_workers": method == "h" and distributed_scoring.scored_on_workers(table.oid),
+                "distribution_column": distribution_column(table.oid) if method == "h" else None}
         if len(self._plans) > 32:
             self._plans.clear()
         self._plans[cache_key] = plan
@@ -300,7 +306,8 @@ class Predictions(PgdlWrapper):
     def _lookup(self, quals, plan, segment):
         """The key a scan looks up (its one qual on the key is key = integer),
         and the quals besides it; None when it is no lookup a window serves."""
-        if self.generic or not plan.get("ordered_key") or segment.count > 1:
+        if self.generic or not plan.get("ordered_key") or segment.count > 1 or \
+                plan.get("on_workers"):
             return None
         on_key = [q for q in quals if q.field_name == plan["key"]]
         if len(on_key) != 1 or on_key[0].operator != "=" or \
@@ -339,16 +346,18 @@ class Predictions(PgdlWrapper):
         return ("(hashtext(%s::text)::int8 + 2147483648) %% %d = %d"
                 % (ident(plan["key"]), segment.count, segment.index))
 
-    def _model_query(self, plan, segment):
+    def _model_query(self, plan, segment, onnx=True):
         """The version's pgdl.models row, read as the querying role on every
         scan (so access is checked each time), and its ONNX bytes unless this
-        process has a session for it."""
+        process has a session for it (or scores nothing: onnx False)."""
         owner, model = literal(plan["owner"]), literal(plan["model"])
         version = "" if plan["version"] is None else " AND version = %d" % int(plan["version"])
         cached = scoring.cached_versions(plan["owner"], plan["model"],
                                          scoring.default_threads(segment.count))
         skip = "" if not cached else " AND (m.version, m.created) NOT IN (%s)" % ", ".join(
             "(%d, %s)" % (int(v), literal(created)) for v, created in cached)
+        if not onnx:
+            skip = " AND false"
         nulls = "".join(", NULL AS pass_%d" % i for i in range(len(plan["passed"])))
         return ("SELECT 0 AS part, NULL AS key, NULL AS features%s, m.meta, o.chunk, "
                 "o.data AS onnx FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
@@ -370,6 +379,8 @@ class Predictions(PgdlWrapper):
             return "SELECT 2::int4 AS part" + ", NULL::text" * (5 + len(plan["passed"])), 1, 1
         # a new scan of this segment: its first batch must bring the model row
         _running.pop((self._choice_of(plan), segment.index), None)
+        if plan.get("on_workers"):      # the model row alone; the workers read the source
+            return self._model_query(plan, segment, onnx=False), batch, batch
         if window is not None:
             key, others = lookup
             size = window.next_size(key)
@@ -422,27 +433,6 @@ class Predictions(PgdlWrapper):
             _running.popitem(last=False)
         return scorer
 
-    def _pack(self, scorer, keys, features, plan):
-        """Packed rows and the positions of rows whose features cannot be scored."""
-        bad = []
-        good = list(range(len(features)))
-        while True:
-            try:
-                return scorer.pack([features[i] for i in good], plan["kind"]), good, bad
-            except PackError as error:
-                position = good[error.row]
-                if self.options.get("on_error", "error") == "error":
-                    raise PgdlError(
-                        'cannot score the row of %s at %s = %s: its features (%s) %s'
-                        % (plan["source_name"], plan["key"], keys[position],
-                           ", ".join(plan["feature_names"]), error.reason),
-                        hint="The model takes %d values of shape %s. Option on_error 'null' "
-                             "scores such rows as NULL." % (scorer.model.size,
-                                                            scorer.model.feature_shape),
-                        sqlstate="22004" if error.reason == "is NULL" else "22023")
-                bad.append(position)
-                del good[error.row]
-
     def execute_columns(self, quals, columns, sortkeys=None, limit=None, offset=None,
                         segment=None, rows=None, plan_state=None):
         """Scores one batch of source rows; yields it as (rows, {column:
@@ -456,6 +446,9 @@ class Predictions(PgdlWrapper):
         parts = rows["part"]
         first = parts.index(1) if 1 in parts else len(parts)   # model rows come first
         plan = self._resolved(quals, plan_state)
+        if plan.get("on_workers"):
+            yield from self._score_on_workers(rows, first, plan, quals, set(columns))
+            return
         scorer = self._scorer(rows, first, plan, segment)
         if pending is not None:             # a lookup that read a new window
             window, key, size = pending
@@ -470,22 +463,31 @@ class Predictions(PgdlWrapper):
         elif first < len(parts):
             yield self._score(scorer, rows, first, plan, quals, set(columns)).columns()
 
+    def _score_on_workers(self, rows, first, plan, quals, wanted):
+        """Batches of the source's predictions, scored by the Citus workers
+        that hold its shards (pgdl.distributed.scoring)."""
+        if first == 0:
+            raise catalog.does_not_exist(plan["model"])
+        meta = json.loads(rows["meta"][0])
+        conditions = self._pushed(quals, plan)
+        routing = [] if self.generic else self._pushed(
+            [q for q in quals if q.field_name == plan["distribution_column"]], plan)
+        answers = distributed_scoring.Answers()
+        self._answers = (server.statement(), answers)       # for EXPLAIN ANALYZE
+        yield from distributed_scoring.predictions(plan, meta, wanted, conditions, routing,
+                                                   self._batch_options(quals), answers)
+
     def _score(self, scorer, rows, first, plan, quals, wanted):
         """The batch's source rows (from `first` on), scored."""
-        keys = rows["key"][first:]
-        x, good, bad = self._pack(scorer, keys, rows["features"][first:], plan)
-        fixed = {"version": np.full(len(keys), scorer.model.version)}
-        if self.generic:
-            fixed["key"] = [None if k is None else str(k) for k in keys]
-            fixed["model"] = [plan["model"]] * len(keys)
-            fixed["source"] = [self._source_qual(quals)] * len(keys)
-        else:
-            fixed[plan["key"]] = keys
-            for index, name in enumerate(plan["passed"]):
-                if name in wanted:
-                    fixed[name] = rows["pass_%d" % index][first:]
-        return _Scored(scorer.run(x), scorer.model, len(keys), good, bad, fixed, wanted,
-                       self.options.get("top_k", 3))
+        passed = {name: rows["pass_%d" % index][first:]
+                  for index, name in enumerate(plan["passed"])}
+        return scored.score(scorer, rows["key"][first:], rows["features"][first:], passed, plan,
+                            wanted, self._batch_options(quals))
+
+    def _batch_options(self, quals):
+        return {"on_error": self.options.get("on_error", "error"),
+                "top_k": self.options.get("top_k", 3),
+                "generic": {"source": self._source_qual(quals)} if self.generic else None}
 
     @staticmethod
     def _source_qual(quals):
@@ -509,8 +511,14 @@ class Predictions(PgdlWrapper):
         version = ("version %d" % plan["version"] if plan["version"] is not None
                    else "latest version (%d when planned)" % plan["planned_version"])
         lines = ["Model: %s, %s" % (plan["model"], version),
-                 "Source: %s" % plan["source_name"],
-                 "Execution Provider: %s" % ", ".join(scoring.provider_names())]
+                 "Source: %s" % plan["source_name"]]
+        if plan.get("on_workers"):
+            lines += self._worker_tasks(quals, plan)
+            if verbose:
+                pushed = self._pushed(quals, plan)
+                lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
+            return lines
+        lines.append("Execution Provider: %s" % ", ".join(scoring.provider_names()))
         planned = plan["version"] or plan["planned_version"]
         if any(v == planned for v, _ in scoring.cached_versions(
                 plan["owner"], plan["model"], scoring.default_threads(participants))):
@@ -525,6 +533,48 @@ class Predictions(PgdlWrapper):
             pushed = self._pushed(quals, plan)
             lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
             lines.append("Source Query: %s" % self._data_query(quals, plan, Segment(0, 1)))
+        return lines
+
+
+    def _worker_tasks(self, quals, plan):
+        """EXPLAIN's lines on the tasks that score a distributed source."""
+        column = None if self.generic else plan["distribution_column"]
+        values = None
+        for qual in quals:
+            if qual.field_name != column or qual.value is None or \
+                    isinstance(qual.value, Parameter):
+                continue
+            if qual.operator == "=":
+                values = [qual.value]
+            elif qual.operator == ("=", True) and isinstance(qual.value, list):
+                values = [v for v in qual.value if v is not None]
+        if values is not None:
+            shards = distributed_scoring.routed(plan["source_oid"], values)
+            routed = "%s = %s" % (column, values[0] if len(values) == 1 else
+                                  "ANY (%d values)" % len(values))
+        else:
+            shards = list(distributed_scoring.placements(plan["source_oid"]).values())
+            routed = None
+        nodes = OrderedDict()
+        for shard, node in sorted(shards, key=lambda found: found[1]):
+            nodes.setdefault(node, []).append(shard)
+        if routed is not None and len(shards) <= 4:
+            where = "; ".join("shard%s %s on %s" % ("s" if len(found) > 1 else "",
+                                                   ", ".join(map(str, found)), node)
+                              for node, found in nodes.items())
+            tasks = "%s, routed by %s" % (where or "no shard", routed)
+        else:
+            tasks = "%d shards on %d workers (%s)%s" % (
+                len(shards), len(nodes),
+                ", ".join("%s: %d" % (node, len(found)) for node, found in nodes.items()),
+                ", routed by %s" % routed if routed else "")
+        lines = ["Scored On: Citus workers, each scoring the shards it holds; one shard per "
+                 "worker at a time",
+                 "Worker Tasks: %s" % tasks,
+                 "ONNX Session: each worker's backend keeps its own between queries"]
+        marker, answers = self._answers
+        if answers is not None and marker is not None and marker == server.statement():
+            lines.append("Worker Answers: %s" % answers)     # EXPLAIN ANALYZE ran the scan
         return lines
 
 
@@ -634,44 +684,3 @@ class _Window:
         return len(positions), {
             name: values[positions] if isinstance(values, np.ndarray) else
             [values[p] for p in positions] for name, values in self.columns.items()}
-
-
-class _Scored:
-    """A scored batch: the model's outputs and what its columns need."""
-
-    def __init__(self, outputs, model, rows, good, bad, fixed, wanted, top_k):
-        self.outputs, self.model, self.rows = outputs, model, rows
-        self.good, self.bad, self.fixed, self.wanted, self.top_k = good, bad, fixed, wanted, top_k
-
-    def _spread(self, computed):
-        """Values of the rows that were scored, None for the rows that could not be."""
-        if not self.bad:
-            return computed
-        full = [None] * self.rows
-        for position, value in zip(self.good, list(computed)):
-            full[position] = value
-        return full
-
-    def columns(self):
-        out = self.outputs
-        wanted, spread = self.wanted, self._spread
-        values = dict(self.fixed)
-        if self.model.task == "classification":
-            classes = self.model.typed_classes()
-            best = out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
-            if "class" in wanted:
-                values["class"] = spread([classes[i] for i in best.tolist()])
-            if "probability" in wanted:
-                values["probability"] = spread(out[np.arange(len(out)), best])
-            if "probabilities" in wanted:
-                values["probabilities"] = spread(out.tolist())
-            if "top_classes" in wanted or "top_probabilities" in wanted:
-                k = min(self.top_k, out.shape[1])
-                order = np.argsort(-out, axis=1, kind="stable")[:, :k]
-                values["top_classes"] = spread([[classes[i] for i in row]
-                                                for row in order.tolist()])
-                values["top_probabilities"] = spread(
-                    np.take_along_axis(out, order, axis=1).tolist())
-        elif "value" in wanted:
-            values["value"] = spread(out[:, 0])
-        return self.rows, {name: column for name, column in values.items() if name in wanted}

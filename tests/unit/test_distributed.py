@@ -1,10 +1,11 @@
 """The parts of pgdl on Citus that need no cluster: how segments spread over
-nodes, and the payload format of a segment task."""
+nodes, the payload format of a segment task and of
+the predictions a worker answers."""
 
 import numpy as np
 import pytest
 
-from pgdl.distributed import layout, tasks
+from pgdl.distributed import layout, scoring, tasks
 from pgdl.errors import PgdlError
 
 
@@ -27,3 +28,43 @@ def test_a_payload_carries_its_header_and_bytes_unchanged():
     assert decoded == header
     assert np.array_equal(np.frombuffer(blob, "<f4"), weights)
     assert tasks.decode(tasks.encode({}))[1].nbytes == 0
+
+
+def test_a_shards_predictions_come_back_as_the_columns_they_left():
+    from decimal import Decimal
+    columns = {"id": [Decimal("1.5"), None, Decimal("3")],
+               "version": np.full(3, 2, np.int64),
+               "probability": np.array([0.5, 0.25, np.nan]),
+               "probabilities": [[0.5, 0.5], None, [1.0, 0.0]],
+               "class": ["a", None, 'say "b"'],
+               "image": [b"\x00\xff", None, b""]}
+    described, data = scoring.encode_columns(columns)
+    back = scoring.decode_columns(described, data)
+    assert back["id"] == ["1.5", None, "3"]             # text form, read by the type's input
+    assert back["version"].dtype == np.int64 and back["version"].tolist() == [2, 2, 2]
+    assert np.array_equal(back["probability"], columns["probability"], equal_nan=True)
+    assert back["probabilities"] == columns["probabilities"]
+    assert back["class"] == columns["class"]
+    assert back["image"] == ["\\x00ff", None, "\\x"]
+    answer = {"batches": [[3, described], [3, described]]}
+    batches = list(scoring.decode_batches(answer, data + data))
+    assert [rows for rows, _ in batches] == [3, 3]
+    assert batches[1][1]["class"] == columns["class"]
+
+
+def test_shards_are_asked_one_per_node_at_a_time():
+    where = {"t_1": (1, "a"), "t_2": (2, "b"), "t_3": (3, "a"), "t_4": (4, "a")}
+    found = {"t_1": "(0,1)", "t_2": "(0,1)", "t_3": "(0,2)", "t_4": "(3,1)"}
+    rounds = scoring._rounds(found, where)
+    assert rounds == [{"t_1": "(0,1)", "t_2": "(0,1)"}, {"t_3": "(0,2)"}, {"t_4": "(3,1)"}]
+    assert scoring._rounds({}, where) == []
+
+
+def test_a_task_runs_only_for_its_own_shards_anchor():
+    class Place:
+        relname = "t_2"
+    header = {"anchors": {"t_1": "(0,1)", "t_2": "(0,3)"}, "ctids": ["(0,1)", "(0,3)"]}
+    assert scoring._mine(Place, 2, header)
+    assert not scoring._mine(Place, 1, header)       # t_1's anchor is a row of t_2 too
+    assert not scoring._mine(Place, None, header)
+    assert not scoring._mine(Place, 3, header)

@@ -1,0 +1,397 @@
+"""Scoring a hash-distributed source on the Citus workers that hold it.
+
+A predictions scan, or pgdl.evaluate, over a table distributed by hash has
+each worker score the shards it holds; only the answers travel (the
+predicted columns, or for evaluate the model's outputs and the labels), not
+the features.  Two queries do it:
+
+1. anchors, as the querying role: a row of each shard that holds rows
+   passing the scan's conditions,
+
+       SELECT tableoid::regclass::text, min(ctid) FROM source WHERE ... GROUP BY 1
+
+   which Citus runs on every shard at once, or on the shards that a
+   condition on the distribution column picks.  Without conditions, a
+   probe of each shard's first page comes first, and is enough when it
+   finds a row in every shard.
+2. tasks, in pgdl's privileged section: the anchor rows call the task,
+
+       SELECT pgdl_internal.segment_task(tableoid, array_position($2, ctid), op, $1)
+       FROM source WHERE ctid = ANY ($2) [AND the conditions on the distribution column]
+
+   A ctid may be another shard's anchor too; a task runs only for its own
+   shard's anchor and answers NULL otherwise.
+
+The task acts as the querying role on the worker (pgdl.distributed.worker),
+reads its shard with the scan's conditions and scores it with an ONNX
+session that the backend keeps between queries: a backend without one
+answers that it needs the model, and gets its ONNX bytes in a second
+query.  The tasks run on one connection per worker
+(citus.max_adaptive_executor_pool_size = 1), which Citus keeps between
+statements, so that session stays warm; a worker scores its shards one
+after the other, each with all of the worker's cores, and the coordinator
+asks for one shard per worker at a time.
+"""
+
+import dataclasses
+import json
+import struct
+import tempfile
+
+import numpy as np
+
+from pgdl import server
+from pgdl.data.preprocess import Source
+from pgdl.distributed import layout, tasks
+from pgdl.engine import catalog, scored, scoring
+from pgdl.errors import PgdlError
+from pgdl.privilege import acting_role, privileged
+from pgdl.sql import literal
+
+PROBE = "ctid < '(1,0)'::tid"
+ANSWER_LIMIT = 512 << 20        # bytes of one shard's answer
+SPOOL = 64 << 20               # bytes of answers a scan keeps in memory
+_SIZE = struct.Struct("<Q")
+MISSING = ("3F000", "42883")    # no schema pgdl_internal, no function: no pgdl there
+_nodes_checked = None
+TRIES = 3                       # anchor queries for shards whose anchor row went away
+
+
+# -- the coordinator ------------------------------------------------------------
+
+def scored_on_workers(oid):
+    """Whether the rows of table `oid` are scored on the Citus workers: it is
+    distributed by hash, and has no row security (the tasks read its shards,
+    where no policy applies; the coordinator reads it through Citus then)."""
+    if layout.distribution(oid) != "h":
+        return False
+    return not server.plpy.execute("SELECT relrowsecurity FROM pg_catalog.pg_class "
+                                   "WHERE oid = %d" % int(oid))[0]["relrowsecurity"]
+
+
+def placements(oid):
+    """{shard's table name (unqualified): (shard id, node 'host:port')} of a
+    hash-distributed table."""
+    rows = server.plpy.execute(
+        """SELECT i.name[cardinality(i.name)] AS relname, s.shardid,
+                  n.nodename || ':' || n.nodeport AS node
+           FROM pg_catalog.pg_dist_shard s
+           JOIN pg_catalog.pg_dist_placement p USING (shardid)
+           JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary',
+           LATERAL (SELECT pg_catalog.parse_ident(
+               pg_catalog.shard_name(s.logicalrelid, s.shardid)) AS name) i
+           WHERE s.logicalrelid = %d ORDER BY s.shardid""" % int(oid))
+    return {r["relname"]: (r["shardid"], r["node"]) for r in rows}
+
+
+def routed(oid, values):
+    """[(shard id, node)] of the shards that hold the distribution column values."""
+    rows = server.plpy.execute(server.plpy.prepare(
+        """SELECT DISTINCT s.id AS shardid, n.nodename || ':' || n.nodeport AS node
+           FROM unnest($1::text[]) v,
+           LATERAL (SELECT pg_catalog.get_shard_id_for_distribution_column(
+               $2::oid::regclass, v) AS id) s
+           JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.id
+           JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
+           ORDER BY 1""", ["text[]", "oid"]), [[str(v) for v in values], int(oid)])
+    return [(r["shardid"], r["node"]) for r in rows]
+
+
+def _check_nodes():
+    """Every node has this pgdl (layout.check_nodes), checked again when the
+    nodes change."""
+    global _nodes_checked
+    nodes = server.plpy.execute(
+        "SELECT string_agg(nodeid || ' ' || nodename || ':' || nodeport, ',' ORDER BY nodeid) "
+        "AS nodes FROM pg_catalog.pg_dist_node WHERE isactive AND noderole = 'primary'"
+    )[0]["nodes"]
+    if nodes != _nodes_checked:
+        with privileged():
+            layout.check_nodes()
+        _nodes_checked = nodes
+
+
+def _anchor_rows(source, conditions):
+    plpy = server.plpy
+    rows = plpy.execute(
+        "SELECT tableoid::regclass::text AS shard, min(ctid)::text AS anchor FROM %s%s "
+        "GROUP BY 1" % (source, (" WHERE " + " AND ".join(conditions)) if conditions else ""))
+    if not rows:
+        return {}
+    names = plpy.execute(plpy.prepare(
+        "SELECT (pg_catalog.parse_ident(s))[cardinality(pg_catalog.parse_ident(s))] AS relname "
+        "FROM unnest($1::text[]) WITH ORDINALITY u(s, n) ORDER BY n", ["text[]"]),
+        [[r["shard"] for r in rows]])
+    return {n["relname"]: r["anchor"] for n, r in zip(names, rows)}
+
+
+def anchors(source, conditions, shard_count):
+    """{shard's table name: ctid of a row of it that passes the conditions}."""
+    if not conditions:
+        found = _anchor_rows(source, [PROBE])
+        if len(found) == shard_count:
+            return found
+    return _anchor_rows(source, conditions)
+
+
+def _rounds(found, where):
+    """The anchored shards in rounds of at most one per node."""
+    by_node = {}
+    for relname in sorted(found):
+        node = where.get(relname, (None, "?"))[1]
+        by_node.setdefault(node, []).append(relname)
+    rounds = []
+    while any(by_node.values()):
+        rounds.append({relname: found[relname] for relname in
+                       (shards.pop(0) for shards in by_node.values() if shards)})
+    return rounds
+
+
+def _query(source, op, header, anchored, routing, blob):
+    """{shard's table name: (answer header, blob)} of one query's tasks."""
+    plpy = server.plpy
+    ctids = sorted(set(anchored.values()))
+    payload = tasks.encode(dict(header, anchors=anchored, ctids=ctids), blob)
+    where = " AND ".join(["ctid = ANY ($2::tid[])"] + routing)
+    with privileged():
+        pool = plpy.execute("SELECT pg_catalog.current_setting("
+                            "'citus.max_adaptive_executor_pool_size') AS size")[0]["size"]
+        plpy.execute("SELECT pg_catalog.set_config('citus.max_adaptive_executor_pool_size', "
+                     "'1', true)")
+        try:
+            try:
+                rows = plpy.execute(plpy.prepare(
+                    "SELECT pgdl_internal.segment_task(tableoid, pg_catalog.array_position("
+                    "$2::tid[], ctid), $3, $1) AS result FROM %s WHERE %s"
+                    % (source, where), ["bytea", "text[]", "text"]), [payload, ctids, op])
+            except plpy.SPIError as error:
+                if getattr(error, "sqlstate", None) in MISSING:
+                    raise PgdlError("a Citus worker cannot run pgdl's task: %s" % error,
+                                    hint="Install pgdl on every node: CREATE EXTENSION pgdl "
+                                         "there.", sqlstate="55000")
+                raise
+        finally:
+            plpy.execute("SELECT pg_catalog.set_config("
+                         "'citus.max_adaptive_executor_pool_size', %s, true)" % literal(pool))
+    answers = {}
+    for row in rows:
+        if row["result"] is not None:
+            answer, data = tasks.decode(row["result"])
+            answers[answer["shard"]] = (answer, data)
+    return answers
+
+
+class Answers:
+    """What the workers answered a scan: shards, their nodes, rows and bytes."""
+
+    def __init__(self):
+        self.shards, self.rows, self.bytes = 0, 0, 0
+        self.nodes = set()
+
+    def __str__(self):
+        return "%d shard%s from %d worker%s, %d rows in %d bytes" % (
+            self.shards, "" if self.shards == 1 else "s", len(self.nodes),
+            "" if len(self.nodes) == 1 else "s", self.rows, self.bytes)
+
+
+def run(plan, op, header, conditions, routing, onnx, counted=None):
+    """Yields (shard's table name, answer header, blob) of every shard holding
+    rows that pass the conditions, one round of shards at a time.  onnx():
+    the model's ONNX bytes, for workers that have no session for it;
+    counted: an Answers that counts them."""
+    header = dict(header, role=acting_role())
+    _check_nodes()
+    where = placements(plan["source_oid"])
+    found = anchors(plan["source"], conditions, len(where))
+    answered = set()
+    for _ in range(TRIES):
+        for anchored in _rounds(found, where):
+            answers = _query(plan["source"], op, header, anchored, routing, b"")
+            need = {name: anchored[name] for name, (answer, _) in answers.items()
+                    if answer.get("need")}
+            if need:
+                answers.update(_query(plan["source"], op, header, need, routing, onnx()))
+            for name, (answer, data) in answers.items():
+                if answer.get("need"):
+                    raise PgdlError("the task of shard %s did not keep the model" % name,
+                                    sqlstate="XX000")
+                answered.add(name)
+                if counted is not None:
+                    counted.shards += 1
+                    counted.bytes += len(data)
+                    counted.nodes.add(where.get(name, (None, "?"))[1])
+                yield name, answer, data
+        # a shard whose anchor row was deleted meanwhile: anchor it again
+        missing = set(found) - answered
+        if not missing:
+            return
+        found = {name: ctid for name, ctid in anchors(plan["source"], conditions, -1).items()
+                 if name in missing}
+        if not found:
+            return
+    raise PgdlError("the rows of %s kept moving while pgdl scored them on the workers"
+                    % plan["source_name"], hint="Run the query again.", sqlstate="40001")
+
+
+def predictions(plan, meta, wanted, conditions, routing, options, answers=None):
+    """Yields (rows, {column: values}) batches of the predictions of the
+    source's rows, scored on the workers (answers: an Answers that counts
+    what they answered)."""
+    model = scoring.Model.from_row(meta)
+    header = {"plan": _task_plan(plan), "meta": meta, "wanted": sorted(wanted),
+              "options": options, "conditions": conditions}
+    # Every task runs before the first row goes up: Citus may be sending
+    # the rows on to the workers (a subplan's intermediate result) over
+    # the very connections the tasks would use.  Answers wait in memory,
+    # and in a temporary file past SPOOL bytes.
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
+        for _, answer, data in run(plan, "score", header, conditions, routing,
+                                   lambda: catalog.onnx_bytes(model.owner, model.model,
+                                                              model.version), answers):
+            if answers is not None:
+                answers.rows += sum(rows for rows, _ in answer["batches"])
+            blob = tasks.encode(answer, data)
+            spool.write(_SIZE.pack(len(blob)))
+            spool.write(blob)
+        spool.seek(0)
+        while True:
+            size = spool.read(_SIZE.size)
+            if not size:
+                break
+            yield from decode_batches(*tasks.decode(spool.read(_SIZE.unpack(size)[0])))
+
+
+def _task_plan(plan):
+    return {name: plan[name] for name in ("key", "features", "kind", "feature_names",
+                                          "passed", "source", "source_name", "model")}
+
+
+def outputs(plan, model, label, conditions=()):
+    """(model outputs, labels: class indices or values) of every row of the
+    source (scoring.Model `model`), scored on the workers; the rows of one
+    shard in a row."""
+    header = {"plan": _task_plan(plan), "meta": dataclasses.asdict(model), "label": label}
+    found, labels = [], []
+    for _, answer, data in run(plan, "evaluate", header, list(conditions), [],
+                               lambda: catalog.onnx_bytes(model.owner, model.model,
+                                                          model.version)):
+        columns = decode_columns(answer["columns"], data)
+        found.append(columns["outputs"])
+        labels.append(columns["labels"])
+    if not found:
+        return np.zeros((0, 0), np.float32), np.zeros(0)
+    return np.concatenate(found), np.concatenate(labels)
+
+
+# -- the answer's format ----------------------------------------------------------
+
+def encode_columns(columns):
+    """({column: description}, bytes) of a batch's columns: numpy arrays as
+    their bytes, any other list as JSON (values JSON cannot hold in their
+    PostgreSQL text form, which C reads back with the column type's input)."""
+    from pgdl.batches import text
+    described, parts = [], []
+    for name, values in columns.items():
+        if isinstance(values, np.ndarray):
+            data = np.ascontiguousarray(values).tobytes()
+            described.append([name, values.dtype.str, list(values.shape), len(data)])
+        else:
+            data = json.dumps(list(values), default=text).encode()
+            described.append([name, "json", None, len(data)])
+        parts.append(data)
+    return described, b"".join(parts)
+
+
+def decode_columns(described, data):
+    columns, at = {}, 0
+    data = memoryview(data)
+    for name, form, shape, size in described:
+        part = data[at:at + size]
+        at += size
+        if form == "json":
+            columns[name] = json.loads(bytes(part))
+        else:
+            columns[name] = np.frombuffer(part, dtype=form).reshape(shape)
+    return columns
+
+
+def decode_batches(answer, data):
+    at = 0
+    for rows, described in answer["batches"]:
+        size = sum(column[3] for column in described)
+        yield rows, decode_columns(described, memoryview(data)[at:at + size])
+        at += size
+
+
+# -- the worker ---------------------------------------------------------------------
+
+def _mine(place, index, header):
+    """Whether this call is the task of its shard: called for the shard's anchor row."""
+    ctids = header["ctids"]
+    return index is not None and 1 <= index <= len(ctids) and \
+        header["anchors"].get(place.relname) == ctids[index - 1]
+
+
+def _scorer(header, blob):
+    """The backend's session of the model, built from blob if it came; None:
+    the coordinator must send the model."""
+    model = scoring.Model.from_row(header["meta"])
+    key = model.key + (scoring.default_threads(1),)
+    found = scoring.cached(key)
+    if found is None and len(blob):
+        found = scoring.remember(key, scoring.Scorer(model, bytes(blob), key[-1]))
+    return found
+
+
+def score_step(place, index, header, blob):
+    """The predictions of this shard's rows that pass the conditions."""
+    if not _mine(place, index, header):
+        return None
+    scorer = _scorer(header, blob)
+    if scorer is None:
+        return {"shard": place.relname, "need": True}, b""
+    plan, wanted, options = header["plan"], set(header["wanted"]), header["options"]
+    passed = "".join(", %s AS pass_%d" % (server.plpy.quote_ident(name), i)
+                     for i, name in enumerate(plan["passed"]))
+    conditions = header["conditions"]
+    cursor = server.plpy.cursor("SELECT %s AS key, %s AS features%s FROM %s%s" % (
+        server.plpy.quote_ident(plan["key"]), plan["features"], passed, place.shard,
+        (" WHERE " + " AND ".join(conditions)) if conditions else ""))
+    batches, parts, size = [], [], 0
+    while True:
+        rows = cursor.fetch(4096)
+        if not rows:
+            break
+        keys = [r["key"] for r in rows]
+        features = [r["features"] for r in rows]
+        values = {name: [r["pass_%d" % i] for r in rows]
+                  for i, name in enumerate(plan["passed"])}
+        count, columns = scored.score(scorer, keys, features, values, plan, wanted,
+                                      options).columns()
+        described, data = encode_columns(columns)
+        size += len(data)
+        if size > ANSWER_LIMIT:
+            raise PgdlError("the predictions of shard %s on node %s pass %d MB"
+                            % (place.relname, place.node, ANSWER_LIMIT >> 20),
+                            hint="Spread the source over more shards, or read fewer "
+                                 "columns of the predictions.", sqlstate="54000")
+        batches.append([count, described])
+        parts.append(data)
+    return {"shard": place.relname, "batches": batches}, b"".join(parts)
+
+
+def evaluate_step(place, index, header, blob):
+    """The model's outputs on this shard's rows and their labels."""
+    from pgdl.engine.evaluation import labelled_outputs
+    if not _mine(place, index, header):
+        return None
+    scorer = _scorer(header, blob)
+    if scorer is None:
+        return {"shard": place.relname, "need": True}, b""
+    plan = header["plan"]
+    table = Source(plan["source"], None)
+    y_pred, labels = labelled_outputs(table, scorer, plan["features"], plan["kind"],
+                                      plan["feature_names"], header["label"], plan["model"],
+                                      relation=place.shard)
+    described, data = encode_columns({"outputs": y_pred, "labels": labels})
+    return {"shard": place.relname, "columns": described}, data

@@ -1,0 +1,96 @@
+"""A batch of source rows scored: packed with the model's normalization,
+run through its ONNX session, and turned into the columns of a predictions
+table (class, probability, probabilities, top_classes, top_probabilities,
+value, version, the key and pass-through columns).
+
+The same code scores a batch in a predictions scan on one node and in a
+segment task on a Citus worker (pgdl.distributed.scoring).
+"""
+
+import numpy as np
+
+from pgdl.errors import PgdlError
+from pgdl.kernels import PackError
+
+
+def pack(scorer, keys, features, plan, on_error):
+    """Packed rows, the positions of the rows packed and of those whose
+    features cannot be scored (on_error 'null'; 'error' raises)."""
+    bad = []
+    good = list(range(len(features)))
+    while True:
+        try:
+            return scorer.pack([features[i] for i in good], plan["kind"]), good, bad
+        except PackError as error:
+            position = good[error.row]
+            if on_error == "error":
+                raise PgdlError(
+                    'cannot score the row of %s at %s = %s: its features (%s) %s'
+                    % (plan["source_name"], plan["key"], keys[position],
+                       ", ".join(plan["feature_names"]), error.reason),
+                    hint="The model takes %d values of shape %s. Option on_error 'null' "
+                         "scores such rows as NULL." % (scorer.model.size,
+                                                        scorer.model.feature_shape),
+                    sqlstate="22004" if error.reason == "is NULL" else "22023")
+            bad.append(position)
+            del good[error.row]
+
+
+def score(scorer, keys, features, passed, plan, wanted, options):
+    """Scored rows: keys, their features and pass-through values ({column:
+    values}) of one batch.  options: on_error, top_k, and generic (None,
+    or {"source": ...} for pgdl.predictions, whose key is text)."""
+    x, good, bad = pack(scorer, keys, features, plan, options["on_error"])
+    fixed = {"version": np.full(len(keys), scorer.model.version)}
+    if options["generic"] is not None:
+        fixed["key"] = [None if k is None else str(k) for k in keys]
+        fixed["model"] = [plan["model"]] * len(keys)
+        fixed["source"] = [options["generic"]["source"]] * len(keys)
+    else:
+        fixed[plan["key"]] = keys
+        for name, values in passed.items():
+            if name in wanted:
+                fixed[name] = values
+    return Scored(scorer.run(x), scorer.model, len(keys), good, bad, fixed, wanted,
+                  options["top_k"])
+
+
+class Scored:
+    """A scored batch: the model's outputs and what its columns need."""
+
+    def __init__(self, outputs, model, rows, good, bad, fixed, wanted, top_k):
+        self.outputs, self.model, self.rows = outputs, model, rows
+        self.good, self.bad, self.fixed, self.wanted, self.top_k = good, bad, fixed, wanted, top_k
+
+    def _spread(self, computed):
+        """Values of the rows that were scored, None for the rows that could not be."""
+        if not self.bad:
+            return computed
+        full = [None] * self.rows
+        for position, value in zip(self.good, list(computed)):
+            full[position] = value
+        return full
+
+    def columns(self):
+        out = self.outputs
+        wanted, spread = self.wanted, self._spread
+        values = dict(self.fixed)
+        if self.model.task == "classification":
+            classes = self.model.typed_classes()
+            best = out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
+            if "class" in wanted:
+                values["class"] = spread([classes[i] for i in best.tolist()])
+            if "probability" in wanted:
+                values["probability"] = spread(out[np.arange(len(out)), best])
+            if "probabilities" in wanted:
+                values["probabilities"] = spread(out.tolist())
+            if "top_classes" in wanted or "top_probabilities" in wanted:
+                k = min(self.top_k, out.shape[1])
+                order = np.argsort(-out, axis=1, kind="stable")[:, :k]
+                values["top_classes"] = spread([[classes[i] for i in row]
+                                                for row in order.tolist()])
+                values["top_probabilities"] = spread(
+                    np.take_along_axis(out, order, axis=1).tolist())
+        elif "value" in wanted:
+            values["value"] = spread(out[:, 0])
+        return self.rows, {name: column for name, column in values.items() if name in wanted}
