@@ -13,9 +13,13 @@ Per-iteration time is the median of iterations 2.. (the first builds the
 model); a segment's step is its own fit time (pgdl.training_history), the
 rest of an iteration is overhead (weights out and back, merge, the query).
 Bytes per iteration are the job's (pgdl.model_training.bytes_per_iteration),
-against the bytes of the packed data, which never move.  Predictions:
-SELECT count(class) over a predictions table on the distributed source and
-on the local one.
+against the bytes of the packed data, which never move.  Predictions, on
+the test digits copied ten times (SCORE_COPIES): SELECT count(class) over
+a predictions table on the distributed source (each worker scores its
+shards) against one over the same rows on the coordinator with 2 segments;
+the bytes the workers answered (EXPLAIN ANALYZE) against the bytes of the
+features they read; and the median time of a key lookup, routed to one
+shard, against the same lookup on the coordinator.
 
 All nodes share this machine's cores, so the two workers do not add compute
 here; the scaling model printed last uses only measured parts (step time
@@ -38,6 +42,8 @@ from pgdl.demo import cnn_json, test_accuracy
 ITERATIONS = 5
 COMPILE = {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}
 NETWORK_BYTES_PER_S = 1.25e9        # 10 Gbit/s, the stated assumption of the model
+SCORE_COPIES = 10
+LOOKUPS = 50
 
 
 def job(conn, model, source, segments):
@@ -68,6 +74,24 @@ def rows_per_second(conn, table):
         seconds = time.perf_counter() - started
         best = seconds if best is None else min(best, seconds)
     return count / best
+
+
+def lookup_seconds(conn, table, keys):
+    times = []
+    for key in keys:
+        started = time.perf_counter()
+        conn.execute("SELECT class FROM %s WHERE id = %%s" % table, (key,)).fetchone()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def answered_bytes(conn, table):
+    """Bytes the workers answered a scan of `table` (EXPLAIN ANALYZE)."""
+    for line, in conn.execute("EXPLAIN (ANALYZE, COSTS off, TIMING off) "
+                              "SELECT count(class) FROM %s" % table):
+        if "Worker Answers:" in line:
+            return int(line.split(" in ")[1].split()[0])
+    raise RuntimeError("no Worker Answers in the plan of %s" % table)
 
 
 def merge_seconds(parameters, segments, repeat=20):
@@ -106,11 +130,28 @@ def main():
             conn.execute("SET parallel_setup_cost = 0")
             local = job(conn, "local", "local_packed", 2)
             workers = job(conn, "workers", "dist_packed", None)
-            for table, source in (("local_p", "mnist_test"), ("dist_p", "dist_test")):
-                conn.execute("SELECT pgdl.create_predictions_table(%s, 'workers', %s)",
-                             (table, source))
+            # the test digits, ten times, on the coordinator and over the workers
+            conn.execute("CREATE TABLE score_local AS SELECT c * 100000 + id AS id, image "
+                         "FROM mnist_test, generate_series(0, %d) c" % (SCORE_COPIES - 1))
+            conn.execute("ALTER TABLE score_local ADD PRIMARY KEY (id)")
+            conn.execute("CREATE TABLE score_dist (LIKE score_local INCLUDING ALL)")
+            conn.execute("SELECT create_distributed_table('score_dist', 'id')")
+            conn.execute("INSERT INTO score_dist SELECT * FROM score_local")
+            conn.execute("VACUUM ANALYZE score_local")
+            conn.execute("VACUUM ANALYZE score_dist")
+            conn.execute("SELECT pgdl.create_predictions_table('local_p', 'workers', "
+                         "'score_local', segments => 2)")
+            conn.execute("SELECT pgdl.create_predictions_table('dist_p', 'workers', "
+                         "'score_dist')")
             local_rows = rows_per_second(conn, "local_p")
             dist_rows = rows_per_second(conn, "dist_p")
+            answered = answered_bytes(conn, "dist_p")
+            feature_bytes = conn.execute("SELECT sum(pg_column_size(image)) FROM score_local"
+                                         ).fetchone()[0]
+            keys = [k for k, in conn.execute("SELECT id FROM score_local ORDER BY random() "
+                                             "LIMIT %d" % LOOKUPS)]
+            local_lookup = lookup_seconds(conn, "local_p", keys)
+            dist_lookup = lookup_seconds(conn, "dist_p", keys)
     merge_2 = merge_seconds(parameters, 2)
     merge_16 = merge_seconds(parameters, 16)
 
@@ -121,7 +162,11 @@ def main():
         print("%-12s %12.3f %10.3f %11.3f %10.2f %14s %9.4f" % (
             name, run["iteration_s"], run["step_s"], run["overhead_s"], run["job_s"],
             run["bytes_per_iteration"] or "-", run["accuracy"]))
-    print("predictions rows/s: one node %.0f, 2 workers' source %.0f" % (local_rows, dist_rows))
+    print("predictions rows/s: one node (2 segments) %.0f, 2 workers %.0f; the workers "
+          "answered %d bytes for %d bytes of features" % (local_rows, dist_rows, answered,
+                                                          feature_bytes))
+    print("key lookup, median of %d: one node %.4f s, 2 workers (routed to one shard) %.4f s"
+          % (LOOKUPS, local_lookup, dist_lookup))
     print("packed data %d bytes; the CNN %d parameters (%d bytes of weights)"
           % (packed_bytes, parameters, 4 * parameters))
 
@@ -166,6 +211,8 @@ def main():
                                                      / packed_bytes, 4),
         "accuracy_2workers_vs_one_node": round(workers["accuracy"] / local["accuracy"], 4),
         "predictions_rows_per_s_2workers_vs_one_node": round(dist_rows / local_rows, 3),
+        "predictions_bytes_answered_vs_feature_bytes": round(answered / feature_bytes, 4),
+        "key_lookup_seconds_2workers_vs_one_node": round(dist_lookup / local_lookup, 3),
         "merge_seconds_2_segments": round(merge_2, 6),
     }
     print(json.dumps({"bench": "citus", "iterations": ITERATIONS, "ratios": ratios,

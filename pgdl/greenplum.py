@@ -22,6 +22,15 @@ the engines differ:
   model kept between    kept in the worker backend    kept in the segment
   iterations            of the transaction's          process of the session
                         connection (JOBS)             (gang reuse)
+  predictions: a        a task per shard, started by  the foreign table runs in
+  segment scores a      an anchor row of it; the      every segment (mpp_execute
+  block range or key    worker reads its shard and    'all segments') and scores
+  hash of the source    answers predicted columns     its local share of the
+                        (pgdl.distributed.scoring)    source; rows go to the QD
+  a key qual: one       routed to the key's shard by  direct dispatch to the
+  segment, a lookup     the distribution column       key's segment
+  ONNX session kept     kept by the worker backend    kept by the segment
+  in the backend        of Citus's cached connection  process of the session
 
 The C handler would take k and n from the GPDB globals when mpp_execute is
 'all segments', in place of the DSM counter; the Python side does not change:

@@ -15,4 +15,8 @@ buffers (worker); only the payload (a job's spec and weights) and the
 answer (trained weights, counts) travel (tasks).  Citus reuses a
 transaction's connection to a placement, so a worker backend keeps a job's
 model and buffers from one iteration to the next.
+
+Predictions and pgdl.evaluate over a source distributed by hash run the
+same task on each of the source's shards, started by one row of the shard
+(scoring): the worker scores its shard and answers predictions, not rows.
 """

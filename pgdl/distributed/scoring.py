@@ -37,6 +37,7 @@ import dataclasses
 import json
 import struct
 import tempfile
+from collections import OrderedDict
 
 import numpy as np
 
@@ -54,6 +55,7 @@ SPOOL = 64 << 20               # bytes of answers a scan keeps in memory
 _SIZE = struct.Struct("<Q")
 MISSING = ("3F000", "42883")    # no schema pgdl_internal, no function: no pgdl there
 _nodes_checked = None
+_plans = OrderedDict()          # the task queries' prepared plans
 TRIES = 3                       # anchor queries for shards whose anchor row went away
 
 
@@ -70,18 +72,32 @@ def scored_on_workers(oid):
 
 
 def placements(oid):
-    """{shard's table name (unqualified): (shard id, node 'host:port')} of a
-    hash-distributed table."""
+    """[(shard id, node 'host:port')] of a hash-distributed table."""
     rows = server.plpy.execute(
-        """SELECT i.name[cardinality(i.name)] AS relname, s.shardid,
-                  n.nodename || ':' || n.nodeport AS node
+        """SELECT s.shardid, n.nodename || ':' || n.nodeport AS node
            FROM pg_catalog.pg_dist_shard s
            JOIN pg_catalog.pg_dist_placement p USING (shardid)
-           JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary',
-           LATERAL (SELECT pg_catalog.parse_ident(
-               pg_catalog.shard_name(s.logicalrelid, s.shardid)) AS name) i
+           JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
            WHERE s.logicalrelid = %d ORDER BY s.shardid""" % int(oid))
-    return {r["relname"]: (r["shardid"], r["node"]) for r in rows}
+    return [(r["shardid"], r["node"]) for r in rows]
+
+
+def shard_count(oid):
+    return server.plpy.execute("SELECT count(*) AS n FROM pg_catalog.pg_dist_shard "
+                               "WHERE logicalrelid = %d" % int(oid))[0]["n"]
+
+
+def nodes_of(names):
+    """{shard's table name: node 'host:port'}: Citus names a shard's table
+    <name>_<shard id> (the name cut short and hashed when it is long)."""
+    ids = {name: int(name.rsplit("_", 1)[-1]) for name in names}
+    rows = server.plpy.execute(server.plpy.prepare(
+        """SELECT p.shardid, n.nodename || ':' || n.nodeport AS node
+           FROM pg_catalog.pg_dist_placement p
+           JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
+           WHERE p.shardid = ANY ($1)""", ["int8[]"]), [list(ids.values())])
+    found = {r["shardid"]: r["node"] for r in rows}
+    return {name: found.get(shard, "?") for name, shard in ids.items()}
 
 
 def routed(oid, values):
@@ -116,30 +132,34 @@ def _anchor_rows(source, conditions):
     rows = plpy.execute(
         "SELECT tableoid::regclass::text AS shard, min(ctid)::text AS anchor FROM %s%s "
         "GROUP BY 1" % (source, (" WHERE " + " AND ".join(conditions)) if conditions else ""))
-    if not rows:
-        return {}
-    names = plpy.execute(plpy.prepare(
-        "SELECT (pg_catalog.parse_ident(s))[cardinality(pg_catalog.parse_ident(s))] AS relname "
-        "FROM unnest($1::text[]) WITH ORDINALITY u(s, n) ORDER BY n", ["text[]"]),
-        [[r["shard"] for r in rows]])
-    return {n["relname"]: r["anchor"] for n, r in zip(names, rows)}
+    return {relname(r["shard"]): r["anchor"] for r in rows}
 
 
-def anchors(source, conditions, shard_count):
-    """{shard's table name: ctid of a row of it that passes the conditions}."""
-    if not conditions:
+def relname(qualified):
+    """The table's name in a regclass's text ([schema.]name, quoted as needed)."""
+    if not qualified.endswith('"'):
+        return qualified.rsplit(".", 1)[-1]
+    start = qualified.rfind('"', 0, len(qualified) - 1)
+    while start > 0 and qualified[start - 1] == '"':      # a doubled quote inside
+        start = qualified.rfind('"', 0, start - 1)
+    return qualified[start + 1:-1].replace('""', '"')
+
+
+def anchors(source, conditions, oid=None):
+    """{shard's table name: ctid of a row of it that passes the conditions};
+    oid: the table's, to probe first pages first (without conditions)."""
+    if not conditions and oid is not None:
         found = _anchor_rows(source, [PROBE])
-        if len(found) == shard_count:
+        if len(found) == shard_count(oid):
             return found
     return _anchor_rows(source, conditions)
 
 
 def _rounds(found, where):
-    """The anchored shards in rounds of at most one per node."""
+    """The anchored shards in rounds of at most one per node (where: their nodes)."""
     by_node = {}
     for relname in sorted(found):
-        node = where.get(relname, (None, "?"))[1]
-        by_node.setdefault(node, []).append(relname)
+        by_node.setdefault(where.get(relname, "?"), []).append(relname)
     rounds = []
     while any(by_node.values()):
         rounds.append({relname: found[relname] for relname in
@@ -147,23 +167,42 @@ def _rounds(found, where):
     return rounds
 
 
+def _prepared(source, routing):
+    """The task query's plan, prepared once per backend (each SQL statement
+    run while Citus has a transaction open on the workers costs a savepoint
+    there)."""
+    plpy = server.plpy
+    text = ("SELECT pgdl_internal.segment_task(tableoid, pg_catalog.array_position($2::tid[], "
+            "ctid), $3, $1) AS result FROM %s WHERE %s"
+            % (source, " AND ".join(["ctid = ANY ($2::tid[])"] + routing)))
+    plan = _plans.get(text)
+    if plan is None:
+        with privileged():
+            plan = plpy.prepare(text, ["bytea", "text[]", "text"])
+        _plans[text] = plan
+        while len(_plans) > 32:
+            _plans.popitem(last=False)
+    return plan
+
+
 def _query(source, op, header, anchored, routing, blob):
     """{shard's table name: (answer header, blob)} of one query's tasks."""
     plpy = server.plpy
     ctids = sorted(set(anchored.values()))
     payload = tasks.encode(dict(header, anchors=anchored, ctids=ctids), blob)
-    where = " AND ".join(["ctid = ANY ($2::tid[])"] + routing)
+    plan = _prepared(source, routing)
+    # one connection per worker, which Citus keeps between statements (a
+    # single task needs no setting)
+    single = len(anchored) == 1
     with privileged():
-        pool = plpy.execute("SELECT pg_catalog.current_setting("
-                            "'citus.max_adaptive_executor_pool_size') AS size")[0]["size"]
-        plpy.execute("SELECT pg_catalog.set_config('citus.max_adaptive_executor_pool_size', "
-                     "'1', true)")
+        if not single:
+            pool = plpy.execute(
+                "SELECT pg_catalog.current_setting('citus.max_adaptive_executor_pool_size') "
+                "AS size, pg_catalog.set_config('citus.max_adaptive_executor_pool_size', '1', "
+                "true)")[0]["size"]
         try:
             try:
-                rows = plpy.execute(plpy.prepare(
-                    "SELECT pgdl_internal.segment_task(tableoid, pg_catalog.array_position("
-                    "$2::tid[], ctid), $3, $1) AS result FROM %s WHERE %s"
-                    % (source, where), ["bytea", "text[]", "text"]), [payload, ctids, op])
+                rows = plpy.execute(plan, [payload, ctids, op])
             except plpy.SPIError as error:
                 if getattr(error, "sqlstate", None) in MISSING:
                     raise PgdlError("a Citus worker cannot run pgdl's task: %s" % error,
@@ -171,8 +210,10 @@ def _query(source, op, header, anchored, routing, blob):
                                          "there.", sqlstate="55000")
                 raise
         finally:
-            plpy.execute("SELECT pg_catalog.set_config("
-                         "'citus.max_adaptive_executor_pool_size', %s, true)" % literal(pool))
+            if not single:
+                plpy.execute("SELECT pg_catalog.set_config("
+                             "'citus.max_adaptive_executor_pool_size', %s, true)"
+                             % literal(pool))
     answers = {}
     for row in rows:
         if row["result"] is not None:
@@ -201,10 +242,10 @@ def run(plan, op, header, conditions, routing, onnx, counted=None):
     counted: an Answers that counts them."""
     header = dict(header, role=acting_role())
     _check_nodes()
-    where = placements(plan["source_oid"])
-    found = anchors(plan["source"], conditions, len(where))
+    found = anchors(plan["source"], conditions, plan["source_oid"])
     answered = set()
     for _ in range(TRIES):
+        where = nodes_of(found)
         for anchored in _rounds(found, where):
             answers = _query(plan["source"], op, header, anchored, routing, b"")
             need = {name: anchored[name] for name, (answer, _) in answers.items()
@@ -219,13 +260,13 @@ def run(plan, op, header, conditions, routing, onnx, counted=None):
                 if counted is not None:
                     counted.shards += 1
                     counted.bytes += len(data)
-                    counted.nodes.add(where.get(name, (None, "?"))[1])
+                    counted.nodes.add(where.get(name, "?"))
                 yield name, answer, data
         # a shard whose anchor row was deleted meanwhile: anchor it again
         missing = set(found) - answered
         if not missing:
             return
-        found = {name: ctid for name, ctid in anchors(plan["source"], conditions, -1).items()
+        found = {name: ctid for name, ctid in anchors(plan["source"], conditions).items()
                  if name in missing}
         if not found:
             return

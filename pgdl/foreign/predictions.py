@@ -553,7 +553,7 @@ class Predictions(PgdlWrapper):
             routed = "%s = %s" % (column, values[0] if len(values) == 1 else
                                   "ANY (%d values)" % len(values))
         else:
-            shards = list(distributed_scoring.placements(plan["source_oid"]).values())
+            shards = distributed_scoring.placements(plan["source_oid"])
             routed = None
         nodes = OrderedDict()
         for shard, node in sorted(shards, key=lambda found: found[1]):

@@ -220,3 +220,23 @@ def test_a_worker_without_pgdl_is_named(distributed_digits, citus_cluster):
             there.execute("UPDATE pg_extension SET extversion = '0.4.0' WHERE extname = 'pgdl'")
     assert db.execute("SELECT count(*) FROM dist_p").fetchone() == \
         db.execute("SELECT count(*) FROM digits_test").fetchone()
+
+
+def test_a_shard_whose_first_page_is_empty_is_still_scored(distributed_digits, citus_cluster):
+    db = distributed_digits
+    db.execute("CREATE TABLE many (LIKE digits_test INCLUDING ALL)")
+    db.execute("SELECT create_distributed_table('many', 'id')")
+    db.execute("INSERT INTO many SELECT c * 10000 + id, image, label FROM digits_test, "
+               "generate_series(0, 19) c")
+    db.execute("SELECT pgdl.create_predictions_table('many_p', 'm', 'many')")
+    shard, port = db.execute("SELECT shard_name, nodeport FROM citus_shards WHERE table_name "
+                             "= 'many'::regclass ORDER BY shardid LIMIT 1").fetchone()
+    worker = [w for w in citus_cluster.workers if w.port == port][0]
+    with psycopg.connect(worker.uri("pgdl_citus"), autocommit=True) as there:
+        there.execute("SET citus.enable_manual_changes_to_shards = on")
+        gone = there.execute('DELETE FROM "%s" WHERE ctid < \'(1,0)\'' % shard).rowcount
+        assert gone > 0 and there.execute('SELECT count(*) FROM "%s"' % shard).fetchone()[0] > 0
+    total = db.execute("SELECT count(*) FROM many").fetchone()[0]
+    assert db.execute("SELECT count(*), count(class) FROM many_p").fetchone() == (total, total)
+    assert "32 shards from 2 workers, %d rows" % total in explain(
+        db, "SELECT class FROM many_p", analyze=True)

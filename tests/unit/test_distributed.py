@@ -53,7 +53,7 @@ def test_a_shards_predictions_come_back_as_the_columns_they_left():
 
 
 def test_shards_are_asked_one_per_node_at_a_time():
-    where = {"t_1": (1, "a"), "t_2": (2, "b"), "t_3": (3, "a"), "t_4": (4, "a")}
+    where = {"t_1": "a", "t_2": "b", "t_3": "a", "t_4": "a"}
     found = {"t_1": "(0,1)", "t_2": "(0,1)", "t_3": "(0,2)", "t_4": "(3,1)"}
     rounds = scoring._rounds(found, where)
     assert rounds == [{"t_1": "(0,1)", "t_2": "(0,1)"}, {"t_3": "(0,2)"}, {"t_4": "(3,1)"}]
@@ -68,3 +68,10 @@ def test_a_task_runs_only_for_its_own_shards_anchor():
     assert not scoring._mine(Place, 1, header)       # t_1's anchor is a row of t_2 too
     assert not scoring._mine(Place, None, header)
     assert not scoring._mine(Place, 3, header)
+
+
+def test_a_shards_table_name_is_read_from_its_regclass_text():
+    assert scoring.relname("t_102008") == "t_102008"
+    assert scoring.relname("sales.t_102008") == "t_102008"
+    assert scoring.relname('"My.Schema"."Odd ""t"".x_7"') == 'Odd "t".x_7'
+    assert scoring.relname('s."T_1"') == "T_1"
