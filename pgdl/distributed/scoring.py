@@ -71,17 +71,6 @@ def scored_on_workers(oid):
                                    "WHERE oid = %d" % int(oid))[0]["relrowsecurity"]
 
 
-def placements(oid):
-    """[(shard id, node 'host:port')] of a hash-distributed table."""
-    rows = server.plpy.execute(
-        """SELECT s.shardid, n.nodename || ':' || n.nodeport AS node
-           FROM pg_catalog.pg_dist_shard s
-           JOIN pg_catalog.pg_dist_placement p USING (shardid)
-           JOIN pg_catalog.pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
-           WHERE s.logicalrelid = %d ORDER BY s.shardid""" % int(oid))
-    return [(r["shardid"], r["node"]) for r in rows]
-
-
 def shard_count(oid):
     return server.plpy.execute("SELECT count(*) AS n FROM pg_catalog.pg_dist_shard "
                                "WHERE logicalrelid = %d" % int(oid))[0]["n"]
@@ -384,13 +373,25 @@ def _scorer(header, blob):
     return found
 
 
-def score_step(place, index, header, blob):
+def _shard_task(work):
+    """A worker step from work(place, header, scorer) -> (answer, bytes):
+    run for its shard's anchor only; without a session of the model and no
+    model sent, it asks for the model."""
+    def step(place, index, header, blob):
+        if not _mine(place, index, header):
+            return None
+        scorer = _scorer(header, blob)
+        if scorer is None:
+            return {"shard": place.relname, "need": True}, b""
+        answer, data = work(place, header, scorer)
+        return dict(answer, shard=place.relname), data
+    step.__doc__ = work.__doc__
+    return step
+
+
+@_shard_task
+def score_step(place, header, scorer):
     """The predictions of this shard's rows that pass the conditions."""
-    if not _mine(place, index, header):
-        return None
-    scorer = _scorer(header, blob)
-    if scorer is None:
-        return {"shard": place.relname, "need": True}, b""
     plan, wanted, options = header["plan"], set(header["wanted"]), header["options"]
     passed = "".join(", %s AS pass_%d" % (server.plpy.quote_ident(name), i)
                      for i, name in enumerate(plan["passed"]))
@@ -418,21 +419,17 @@ def score_step(place, index, header, blob):
                                  "columns of the predictions.", sqlstate="54000")
         batches.append([count, described])
         parts.append(data)
-    return {"shard": place.relname, "batches": batches}, b"".join(parts)
+    return {"batches": batches}, b"".join(parts)
 
 
-def evaluate_step(place, index, header, blob):
+@_shard_task
+def evaluate_step(place, header, scorer):
     """The model's outputs on this shard's rows and their labels."""
     from pgdl.engine.evaluation import labelled_outputs
-    if not _mine(place, index, header):
-        return None
-    scorer = _scorer(header, blob)
-    if scorer is None:
-        return {"shard": place.relname, "need": True}, b""
     plan = header["plan"]
     table = Source(plan["source"], None)
     y_pred, labels = labelled_outputs(table, scorer, plan["features"], plan["kind"],
                                       plan["feature_names"], header["label"], plan["model"],
                                       relation=place.shard)
     described, data = encode_columns({"outputs": y_pred, "labels": labels})
-    return {"shard": place.relname, "columns": described}, data
+    return {"columns": described}, data

@@ -6,6 +6,11 @@ them, so the figures match model.evaluate without loading TensorFlow:
 pgdl.engine.measures; Keras itself only for what that does not know), and
 counts the confusion matrix.  Imported models use categorical cross-entropy and accuracy
 (classification) or mean squared and absolute error (regression).
+
+On a table distributed by hash over Citus workers, each worker scores its
+shards and answers the outputs and labels (pgdl.distributed.scoring); the
+figures are computed here from all of them, as on one node (AUC and the
+like need every row, not per-shard sums).
 """
 
 import json

@@ -36,7 +36,7 @@ import numpy as np
 from pgdl import names, server
 from pgdl.data.preprocess import Source, feature_expression
 from pgdl.distributed import scoring as distributed_scoring
-from pgdl.distributed.layout import distribution, distribution_column
+from pgdl.distributed.layout import distribution, distribution_column, shards as shards_of
 from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.foreign.base import Parameter, PgdlWrapper, Segment, positive_int
@@ -553,7 +553,7 @@ class Predictions(PgdlWrapper):
             routed = "%s = %s" % (column, values[0] if len(values) == 1 else
                                   "ANY (%d values)" % len(values))
         else:
-            shards = distributed_scoring.placements(plan["source_oid"])
+            shards = shards_of(plan["source_oid"])
             routed = None
         nodes = OrderedDict()
         for shard, node in sorted(shards, key=lambda found: found[1]):

