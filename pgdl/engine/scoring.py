@@ -166,6 +166,9 @@ class Scorer:
         self.model = model
         self.bytes = len(data)
         self.session = session(data, threads, segment)
+        # what runs, which is what was asked for only where it could start:
+        # a CUDA provider that fails (no driver, no memory) leaves the CPU
+        self.providers = list(self.session.get_providers())
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
         batch = inputs[0].shape[0] if inputs[0].shape else None
@@ -228,6 +231,14 @@ def forget(owner, model):
     """Drops the sessions of a model (after its versions were dropped)."""
     for key in [k for k in _cache if k[:2] == (owner, model)]:
         del _cache[key]
+
+
+def cached_scorer(owner, model, version, threads):
+    """This process's scorer of the model version with that many threads, or None."""
+    for key, scorer in reversed(_cache.items()):
+        if key[:3] == (owner, model, version) and key[4] == threads:
+            return scorer
+    return None
 
 
 def cached_versions(owner, model, threads):

@@ -518,12 +518,15 @@ class Predictions(PgdlWrapper):
                 pushed = self._pushed(quals, plan)
                 lines.append("Pushed Down: %s" % (" AND ".join(pushed) if pushed else "(none)"))
             return lines
-        lines.append("Execution Provider: %s" % ", ".join(scoring.provider_names()))
         planned = plan["version"] or plan["planned_version"]
-        if any(v == planned for v, _ in scoring.cached_versions(
-                plan["owner"], plan["model"], scoring.default_threads(participants))):
+        scorer = scoring.cached_scorer(plan["owner"], plan["model"], planned,
+                                       scoring.default_threads(participants))
+        if scorer is not None:      # the providers that run, as ONNX Runtime says
+            lines.append("Execution Provider: %s" % ", ".join(scorer.providers))
             session = "reused, version %d" % planned
         else:
+            lines.append("Execution Provider: %s (asked for; the session says at the first "
+                         "batch)" % ", ".join(scoring.provider_names()))
             session = "built for version %d at the first batch" % planned
         if participants > 1:        # a worker is a new process: it builds its own
             session = "%s in the leader; built by each of %d workers" % (session,

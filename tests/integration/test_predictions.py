@@ -381,3 +381,16 @@ def test_evaluate_refuses_bad_input(scored, change, call, error, message):
     with pytest.raises(error) as caught:
         scored.execute("SELECT * FROM pgdl.evaluate(%s)" % call)
     assert caught.value.diag.message_primary == message
+
+
+def test_explain_says_which_execution_provider_runs(scored, connect):
+    fresh = connect()       # a backend with no session of the model yet
+    before = explain(fresh, "SELECT class FROM digit_predictions")
+    assert "Execution Provider: CPUExecutionProvider (asked for; the session says at the " \
+           "first batch)" in before
+    assert "ONNX Session: built for version 1 at the first batch" in before
+    analyzed = "\n".join(line for line, in fresh.execute(
+        "EXPLAIN (ANALYZE, COSTS off) SELECT class FROM digit_predictions"))
+    # after the scan: the providers ONNX Runtime says the session runs on
+    assert "Execution Provider: CPUExecutionProvider\n" in analyzed + "\n"
+    assert "(asked for" not in analyzed
