@@ -19,6 +19,15 @@ PG_MODULE_MAGIC;
 char	   *pgdl_venv = NULL;
 static int	onnx_memory_limit = 4096;	/* MB */
 
+/* pgdl.leader_segment_process: off, on, auto (pgdl/engine/segment_process.py) */
+static int	leader_segment_process = 2;
+static const struct config_enum_entry leader_segment_process_options[] = {
+	{"off", 0, false},
+	{"on", 1, false},
+	{"auto", 2, false},
+	{NULL, 0, false}
+};
+
 void		_PG_init(void);
 
 void
@@ -43,6 +52,18 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_MB,
 							NULL, NULL, NULL);
+	/* Whether the leader trains its segment in a child process, which ends with the job. */
+	DefineCustomEnumVariable("pgdl.leader_segment_process",
+							 "Whether the leader's segment of a training job runs in a process "
+							 "of its own.",
+							 "auto: where there are GPUs, so that the backend holds no GPU "
+							 "memory after the job.",
+							 &leader_segment_process,
+							 2,
+							 leader_segment_process_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgdl");
 	pgdl_privilege_init();
 }
@@ -60,6 +81,15 @@ int64
 pgdl_onnx_memory_bytes(void)
 {
 	return (int64) onnx_memory_limit * 1024 * 1024;
+}
+
+/* pgdl.leader_segment_process, for Python (through ctypes): 0 off, 1 on, 2 auto. */
+PGDLLEXPORT int pgdl_leader_segment_process(void);
+
+int
+pgdl_leader_segment_process(void)
+{
+	return leader_segment_process;
 }
 
 PG_FUNCTION_INFO_V1(pgdl_site_packages);

@@ -35,6 +35,11 @@ def visible_gpu():
 def keras():
     global _keras
     if _keras is None:
+        from pgdl.engine import segment_process
+        if segment_process.wanted():
+            # a backend whose segment trains in a child process: its own
+            # Keras (architectures, the ONNX export) leaves the GPUs alone
+            os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         # segments that share a GPU take memory as they need it, not all of
         # it up front (TensorFlow's default)

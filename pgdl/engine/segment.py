@@ -25,7 +25,7 @@ import numpy as np
 
 from pgdl import exchange, interrupts, kernels, server
 from pgdl.engine import weights as weight_vectors
-from pgdl.engine import keras_loader
+from pgdl.engine import keras_loader, segment_process
 from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
 
@@ -206,6 +206,17 @@ class SegmentModel:
         model.fit(self.x, self.y, verbose=0, callbacks=_callbacks(), **self.spec["fit_params"])
         return model
 
+    def final_weights(self):
+        return self.model.get_weights()
+
+    def ensemble_parts(self, members):
+        """(architecture JSON, weights) of the ensemble of the members."""
+        ensemble = self.ensemble(members)
+        return ensemble.to_json(), ensemble.get_weights()
+
+    def close(self):
+        pass
+
 
 def _out_of_memory(exc):
     """TensorFlow's ResourceExhaustedError, or a CUDA out-of-memory of another backend."""
@@ -233,10 +244,21 @@ def train(job, rows, segment):
     """Yields history rows, then (segment 0) the final weights as
     (tensor, data) rows (final_rows)."""
     spec, start = receive_inputs(job, segment)
-    keras_loader.choose_gpu(segment.index)
     x, y = stack_buffers(rows, 0, spec)
     xv, yv = stack_buffers(rows, 1, spec)
-    local = SegmentModel(spec, start, x, y, xv, yv, segment.index, segment.count)
+    if segment_process.wanted():        # the leader, which must not keep a GPU
+        local = segment_process.ProcessSegmentModel(spec, start, x, y, xv, yv,
+                                                    segment.index, segment.count)
+    else:
+        keras_loader.choose_gpu(segment.index)
+        local = SegmentModel(spec, start, x, y, xv, yv, segment.index, segment.count)
+    try:
+        yield from _train(spec, start, x, local, segment)
+    finally:
+        local.close()
+
+
+def _train(spec, start, x, local, segment):
     slots = _Slots(segment.count, spec["parameters"], segment.index)
     center = weight_vectors.flatten(start) if spec["method"] == "easgd" else None
 
@@ -266,7 +288,7 @@ def train(job, rows, segment):
             yield merged_row
             report_iteration(iteration, spec["iterations"], merged_row, seconds)
 
-    final = local.model.get_weights()
+    final = local.final_weights()
     if spec["method"] == "easgd":
         final = weight_vectors.unflatten(center, spec["tensor_shapes"])
     ensemble_json = None
@@ -278,9 +300,7 @@ def train(job, rows, segment):
         exchange.wait()
         if segment.index != 0:
             return
-        ensemble = local.ensemble(members)
-        ensemble_json = ensemble.to_json()
-        final = ensemble.get_weights()
+        ensemble_json, final = local.ensemble_parts(members)
     if segment.index == 0:
         yield from final_rows(final, ensemble_json)
 

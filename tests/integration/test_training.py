@@ -1,5 +1,6 @@
 """INSERT INTO pgdl.model_training: training across segments, as rows."""
 
+import os
 import threading
 import time
 
@@ -226,3 +227,76 @@ def test_ensemble_of_segment_models_under_a_combiner(digits):
     parameters = digits.execute("SELECT parameters FROM pgdl.models WHERE model = 'ens'"
                                 ).fetchone()[0]
     assert parameters == net.count_params()
+
+
+def _children(pid):
+    """Processes whose parent is `pid` (this machine runs the test cluster)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+@pytest.mark.parametrize("method", ["average", "easgd", "ensemble"])
+def test_the_leaders_segment_in_a_process_of_its_own_trains_as_in_the_backend(digits, method):
+    """pgdl.leader_segment_process = on (auto does so on GPU machines): the
+    leader's segment trains in a child that ends with the job, so a backend
+    keeps no GPU memory; the job's results are the backend's own."""
+    pid = digits.info.backend_pid
+    options = {"method": method, "iterations": 3}
+    digits.execute("SET pgdl.leader_segment_process = off")
+    assert train(digits, "inside", "dense", "digits_packed", **options)["status"] == "finished"
+    digits.execute("SET pgdl.leader_segment_process = on")
+    notices = []
+    digits.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    assert train(digits, "child", "dense", "digits_packed", **options)["status"] == "finished"
+    assert sum(n.startswith("iteration") for n in notices) == 3
+    assert _children(pid) == []            # the child ended with the job
+    digits.commit()
+    x, y = images(digits, "digits_test", [8, 8, 1])
+    inside, child = (stored_model(digits, m, 1).predict(x / 16, verbose=0) for m in
+                     ("inside", "child"))
+    np.testing.assert_allclose(child, inside, atol=1e-4)
+    assert digits.execute("SELECT count(*) FROM pgdl.training_history WHERE model = 'child' "
+                          "AND segment = 0").fetchone() == (3,)
+
+
+def test_a_cancel_ends_the_leaders_segment_process(digits, connect):
+    digits.autocommit = True
+    digits.execute("SET pgdl.leader_segment_process = on")
+    notices = []
+    digits.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    watcher = connect()
+    pid = digits.info.backend_pid
+    seen = {}
+
+    def cancel_in_second_iteration():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(n.startswith("iteration 1 of") for n in notices):
+                seen["children"] = _children(pid)
+                watcher.execute("SELECT pg_cancel_backend(%s)", (pid,))
+                return
+            time.sleep(0.02)
+    thread = threading.Thread(target=cancel_in_second_iteration)
+    thread.start()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        train(digits, "c", "dense", "digits_packed", iterations=50,
+              fit_params={"batch_size": 8, "epochs": 3})
+    thread.join()
+    assert len(seen["children"]) == 1       # the leader's segment, in its process
+    assert _children(pid) == []
+    assert digits.execute("SELECT count(*) FROM pgdl.models WHERE model = 'c'").fetchone() \
+        == (0,)
+
+
+def test_a_setting_the_leader_segment_process_does_not_know_is_refused(digits):
+    with pytest.raises(psycopg.errors.InvalidParameterValue,
+                       match='invalid value for parameter "pgdl.leader_segment_process"'):
+        digits.execute("SET pgdl.leader_segment_process = always")

@@ -71,3 +71,21 @@ def test_memory_growth_is_on_before_keras_loads(monkeypatch):
     monkeypatch.setattr(keras_loader, "_keras", None)
     keras_loader.keras()
     assert os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+
+
+def test_the_leader_trains_in_a_child_where_it_would_hold_a_gpu(monkeypatch):
+    from pgdl import interrupts
+    from pgdl.engine import segment_process
+    monkeypatch.setattr(interrupts, "in_parallel_worker", lambda: False)
+    for mode, gpus, wanted in (("auto", 2, True), ("auto", 0, False), ("on", 0, True),
+                               ("off", 2, False)):
+        monkeypatch.setattr(segment_process, "mode", lambda: mode)
+        monkeypatch.setattr(keras_loader, "gpu_count", lambda: gpus)
+        assert segment_process.wanted() is wanted, (mode, gpus)
+    # a parallel worker's segment is its own process already, which ends with the job
+    monkeypatch.setattr(interrupts, "in_parallel_worker", lambda: True)
+    monkeypatch.setattr(segment_process, "mode", lambda: "on")
+    assert not segment_process.wanted()
+    # outside a backend there is no setting: off
+    monkeypatch.undo()
+    assert segment_process.mode() == "off"
