@@ -197,6 +197,13 @@ def _query(source, op, header, anchored, routing, blob):
                     raise PgdlError("a Citus worker cannot run pgdl's task: %s" % error,
                                     hint="Install pgdl on every node: CREATE EXTENSION pgdl "
                                          "there.", sqlstate="55000")
+                if "modified in this transaction by a different user" in str(error):
+                    # Citus runs the tasks on its connections as the superuser,
+                    # which cannot see what the user's connections changed
+                    raise PgdlError("%s changed in this transaction: pgdl cannot score it "
+                                    "on the Citus workers before the change commits"
+                                    % source, detail=str(error),
+                                    hint="Commit the change first.", sqlstate="0A000")
                 raise
         finally:
             if not single:

@@ -158,6 +158,16 @@ def test_an_ordinary_role_scores_on_the_workers_with_its_own_rights(distributed_
             db.execute(ROWS % "local_p").fetchone()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             viewer.execute("SELECT pgdl_internal.segment_task(0, 1, 'score', '')")
+    # what the role changed in its transaction, the tasks (run on Citus's
+    # connections of another user) cannot see: an error, not missing rows
+    db.execute("GRANT INSERT ON dist_digits TO viewer")
+    with psycopg.connect(coordinator_uri, user="viewer") as viewer:
+        viewer.execute("INSERT INTO dist_digits SELECT id + 100000, image, label "
+                       "FROM dist_digits WHERE id < 50")
+        with pytest.raises(psycopg.errors.FeatureNotSupported,
+                           match="public.dist_digits changed in this transaction"):
+            viewer.execute("SELECT count(*) FROM dist_p").fetchone()
+        viewer.rollback()
     db.execute("SELECT pgdl.unshare_model('m', 'viewer')")
     with psycopg.connect(coordinator_uri, user="viewer", autocommit=True) as viewer:
         with pytest.raises(psycopg.errors.UndefinedObject, match='model "m"'):
