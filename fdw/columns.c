@@ -28,12 +28,6 @@
 
 #include "pgdl_fdw.h"
 
-/* Fields of pgdl.datum (sql/pgdl--0.1.0.sql) */
-#define FIELD_NAME 1
-#define FIELD_OP 2
-#define FIELD_I 4
-#define FIELD_TA 14
-#define FIELD_YA 15
 
 static void
 set_count(PgdlBatch *batch, int64 count, const char *column)
@@ -189,11 +183,11 @@ pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns)
 		if (nulls[i])
 			continue;
 		td = DatumGetHeapTupleHeader(elems[i]);
-		field = GetAttributeByNum(td, FIELD_NAME, &isnull);
+		field = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_NAME), &isnull);
 		if (isnull)
 		{
 			/* the batch's row count */
-			field = GetAttributeByNum(td, FIELD_I, &isnull);
+			field = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_I), &isnull);
 			if (!isnull)
 				set_count(batch, DatumGetInt64(field), "(rows)");
 			continue;
@@ -208,10 +202,10 @@ pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns)
 					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
 					 errmsg("a batch has column \"%s\", which the foreign table lacks", name)));
 
-		field = GetAttributeByNum(td, FIELD_YA, &isnull);
+		field = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_YA), &isnull);
 		if (!isnull)
 		{
-			Datum		format = GetAttributeByNum(td, FIELD_OP, &isnull);
+			Datum		format = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_OP), &isnull);
 
 			if (isnull)
 				elog(ERROR, "binary column \"%s\" of a batch has no format", name);
@@ -219,7 +213,7 @@ pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns)
 						  TextDatumGetCString(format), DatumGetArrayTypeP(field));
 			continue;
 		}
-		field = GetAttributeByNum(td, FIELD_TA, &isnull);
+		field = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_TA), &isnull);
 		if (!isnull)
 			decode_text(batch, column, TupleDescAttr(tupdesc, column),
 						DatumGetArrayTypeP(field));

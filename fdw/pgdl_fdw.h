@@ -163,6 +163,32 @@ extern ForeignScan *pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 									   Plan *outer_plan);
 
 /*
+ * The records C and Python exchange (sql/pgdl--0.1.0.sql and its upgrades).
+ * pgdl/records.py names the same fields in the same order, and
+ * tests/integration/test_records.py checks both against pg_attribute.
+ *
+ * pgdl.datum, a qual or a column value on its way to Python, or a column
+ * of a batch on its way back (values.c, columns.c): by position, as it is
+ * read and formed for every row.  The n-th entry is attribute n + 1.
+ */
+typedef enum PgdlDatumField
+{
+	DATUM_NAME, DATUM_OP, DATUM_QUANTIFIER,
+	DATUM_I, DATUM_F, DATUM_N, DATUM_B, DATUM_T, DATUM_Y,
+	DATUM_IA, DATUM_FA, DATUM_NA, DATUM_BA, DATUM_TA, DATUM_YA,
+	DATUM_NATTS
+} PgdlDatumField;
+
+#define DATUM_ATTNUM(field) ((field) + 1)
+
+/*
+ * The records of _fdw_plan and _fdw_source (OUT parameters), read once per
+ * plan or scan: by name (pgdl_record_field), so that a field an upgrade adds
+ * cannot shift the others.
+ */
+extern Datum pgdl_record_field(HeapTupleHeader record, const char *name, bool *isnull);
+
+/*
  * The planner-to-executor contract: ForeignScan.fdw_private is a list with
  * one slot per entry below.  fdw_exprs holds the qual values, in qual order.
  */

@@ -170,24 +170,21 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 		elog(ERROR, "pgdl._fdw_plan returned no estimate");
 
 	td = DatumGetHeapTupleHeader(result);
-	info->rows = DatumGetFloat8(GetAttributeByNum(td, 1, &isnull));
-	info->width = DatumGetInt32(GetAttributeByNum(td, 2, &isnull));
-	info->segments = DatumGetInt32(GetAttributeByNum(td, 3, &isnull));
-	info->parallel_safe = DatumGetBool(GetAttributeByNum(td, 4, &isnull));
-	info->has_source = DatumGetBool(GetAttributeByNum(td, 5, &isnull));
-	info->exchange_bytes = DatumGetInt64(GetAttributeByNum(td, 6, &isnull));
-	result = GetAttributeByNum(td, 7, &isnull);
+	info->rows = DatumGetFloat8(pgdl_record_field(td, "rows", &isnull));
+	info->width = DatumGetInt32(pgdl_record_field(td, "width", &isnull));
+	info->segments = DatumGetInt32(pgdl_record_field(td, "segments", &isnull));
+	info->parallel_safe = DatumGetBool(pgdl_record_field(td, "parallel_safe", &isnull));
+	info->has_source = DatumGetBool(pgdl_record_field(td, "has_source", &isnull));
+	info->exchange_bytes = DatumGetInt64(pgdl_record_field(td, "exchange_bytes", &isnull));
+	result = pgdl_record_field(td, "state", &isnull);
 	info->state = isnull ? "" : TextDatumGetCString(result);
-	info->columnar = DatumGetBool(GetAttributeByNum(td, 8, &isnull)) && !isnull;
-	/* SQL before 0.3.0 (not yet ALTER EXTENSION UPDATEd) returns 8 fields */
-	if (HeapTupleHeaderGetNatts(td) >= 10)
-	{
-		result = GetAttributeByNum(td, 9, &isnull);
-		info->participant_cost = isnull ? 0 : DatumGetFloat8(result);
-		result = GetAttributeByNum(td, 10, &isnull);
-		if (!isnull)
-			info->path_keys = parse_path_keys(TextDatumGetCString(result), tupdesc);
-	}
+	info->columnar = DatumGetBool(pgdl_record_field(td, "columnar", &isnull)) && !isnull;
+	/* SQL before 0.3.0 (not yet ALTER EXTENSION UPDATEd) has neither: NULL */
+	result = pgdl_record_field(td, "participant_cost", &isnull);
+	info->participant_cost = isnull ? 0 : DatumGetFloat8(result);
+	result = pgdl_record_field(td, "path_keys", &isnull);
+	if (!isnull)
+		info->path_keys = parse_path_keys(TextDatumGetCString(result), tupdesc);
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 	if (info->segments > PGDL_MAX_SEGMENTS)

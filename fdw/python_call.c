@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "pgdl_fdw.h"
 
@@ -204,7 +205,8 @@ raise_pending_error(void)
 	td = DatumGetHeapTupleHeader(result);
 	for (int i = 0; i < 5; i++)
 	{
-		Datum		field = GetAttributeByNum(td, i + 1, &isnull);
+		static const char *const names[] = {"message", "detail", "hint", "sqlstate", "context"};
+		Datum		field = pgdl_record_field(td, names[i], &isnull);
 
 		fields[i] = isnull ? NULL : TextDatumGetCString(field);
 	}
@@ -299,4 +301,33 @@ pgdl_column_names(TupleDesc tupdesc, List *attnums)
 		names = lappend(names, NameStr(att->attname));
 	}
 	return names;
+}
+
+
+/*
+ * Field `name` of a record a dispatcher function returned; NULL when the
+ * record has no such field (SQL of an older version, not yet updated).
+ */
+Datum
+pgdl_record_field(HeapTupleHeader record, const char *name, bool *isnull)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(record),
+											  HeapTupleHeaderGetTypMod(record));
+	int			attnum = InvalidAttrNumber;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+		{
+			attnum = attr->attnum;
+			break;
+		}
+	}
+	ReleaseTupleDesc(desc);
+	*isnull = true;
+	if (attnum == InvalidAttrNumber || attnum > HeapTupleHeaderGetNatts(record))
+		return (Datum) 0;
+	return GetAttributeByNum(record, attnum, isnull);
 }

@@ -195,13 +195,13 @@ open_source(ForeignScanState *node, PgdlScanState *state)
 	if (isnull)
 		return NULL;
 	td = DatumGetHeapTupleHeader(result);
-	sql = GetAttributeByNum(td, 1, &isnull);
+	sql = pgdl_record_field(td, "sql", &isnull);
 	if (isnull)
 		return NULL;
-	batch_size = DatumGetInt32(GetAttributeByNum(td, 2, &isnull));
+	batch_size = DatumGetInt32(pgdl_record_field(td, "batch_size", &isnull));
 	if (isnull)
 		batch_size = 0;
-	first_batch = DatumGetInt32(GetAttributeByNum(td, 3, &isnull));
+	first_batch = DatumGetInt32(pgdl_record_field(td, "first_batch", &isnull));
 	if (isnull)
 		first_batch = 0;
 	return pgdl_source_open(TextDatumGetCString(sql), batch_size, first_batch, state->reader);

@@ -23,15 +23,6 @@
 
 #include "pgdl_fdw.h"
 
-/* Attributes of pgdl.datum, in order. */
-enum
-{
-	D_NAME, D_OP, D_QUANTIFIER,
-	D_INT, D_FLOAT, D_NUMERIC, D_BOOL, D_TEXT, D_BYTES,
-	D_INT_ARRAY, D_FLOAT_ARRAY, D_NUMERIC_ARRAY, D_BOOL_ARRAY, D_TEXT_ARRAY, D_BYTES_ARRAY,
-	D_NATTS
-};
-
 static Oid
 datum_type(void)
 {
@@ -60,21 +51,21 @@ scalar_slot(Oid typid)
 		case INT4OID:
 		case INT8OID:
 		case OIDOID:
-			return D_INT;
+			return DATUM_I;
 		case FLOAT4OID:
 		case FLOAT8OID:
-			return D_FLOAT;
+			return DATUM_F;
 		case NUMERICOID:
-			return D_NUMERIC;
+			return DATUM_N;
 		case BOOLOID:
-			return D_BOOL;
+			return DATUM_B;
 		case TEXTOID:
 		case VARCHAROID:
 		case BPCHAROID:
 		case NAMEOID:
-			return D_TEXT;
+			return DATUM_T;
 		case BYTEAOID:
-			return D_BYTES;
+			return DATUM_Y;
 	}
 	return -1;
 }
@@ -115,15 +106,15 @@ slot_type(int slot)
 {
 	switch (slot)
 	{
-		case D_INT:
+		case DATUM_I:
 			return INT8OID;
-		case D_FLOAT:
+		case DATUM_F:
 			return FLOAT8OID;
-		case D_NUMERIC:
+		case DATUM_N:
 			return NUMERICOID;
-		case D_BOOL:
+		case DATUM_B:
 			return BOOLOID;
-		case D_BYTES:
+		case DATUM_Y:
 			return BYTEAOID;
 	}
 	return TEXTOID;
@@ -144,8 +135,8 @@ array_value(Oid elemtype, Datum value, int *slot)
 	int			n;
 
 	if (scalar < 0)
-		scalar = D_TEXT;
-	*slot = scalar + (D_INT_ARRAY - D_INT);
+		scalar = DATUM_T;
+	*slot = scalar + (DATUM_IA - DATUM_I);
 	target = slot_type(scalar);
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
@@ -164,23 +155,23 @@ pgdl_datum_row(const char *name, const char *op, const char *quantifier,
 			   Oid typid, Datum value, bool isnull)
 {
 	TupleDesc	tupdesc = lookup_rowtype_tupdesc(datum_type(), -1);
-	Datum		values[D_NATTS];
-	bool		nulls[D_NATTS];
+	Datum		values[DATUM_NATTS];
+	bool		nulls[DATUM_NATTS];
 	HeapTuple	tuple;
 
-	Assert(tupdesc->natts == D_NATTS);
+	Assert(tupdesc->natts == DATUM_NATTS);
 	memset(nulls, true, sizeof(nulls));
-	values[D_NAME] = CStringGetTextDatum(name);
-	nulls[D_NAME] = false;
+	values[DATUM_NAME] = CStringGetTextDatum(name);
+	nulls[DATUM_NAME] = false;
 	if (op)
 	{
-		values[D_OP] = CStringGetTextDatum(op);
-		nulls[D_OP] = false;
+		values[DATUM_OP] = CStringGetTextDatum(op);
+		nulls[DATUM_OP] = false;
 	}
 	if (quantifier)
 	{
-		values[D_QUANTIFIER] = CStringGetTextDatum(quantifier);
-		nulls[D_QUANTIFIER] = false;
+		values[DATUM_QUANTIFIER] = CStringGetTextDatum(quantifier);
+		nulls[DATUM_QUANTIFIER] = false;
 	}
 	if (!isnull)
 	{
@@ -195,7 +186,7 @@ pgdl_datum_row(const char *name, const char *op, const char *quantifier,
 		{
 			slot = scalar_slot(basetype);
 			if (slot < 0)
-				slot = D_TEXT;
+				slot = DATUM_T;
 			converted = slot_value(basetype, value);
 		}
 		values[slot] = converted;

@@ -10,17 +10,15 @@ import json
 
 import numpy as np
 
+from pgdl import records
+
 # type OIDs of PostgreSQL's built-in types
 BINARY = {20: "int8", 21: "int8", 23: "int8", 700: "float8", 701: "float8", 16: "bool"}
 DTYPES = {"int8": "<i8", "float8": "<f8", "bool": "?"}
 
 
-FIELDS = ("name", "op", "quantifier", "i", "f", "n", "b", "t", "y", "ia", "fa", "na", "ba",
-          "ta", "ya")
-
-
 def _datum(**fields):
-    return {field: fields.get(field) for field in FIELDS}
+    return records.record(records.DATUM_FIELDS, **fields)
 
 
 def encode_batch(rows, columns, types):

@@ -16,12 +16,12 @@ import traceback
 from collections import OrderedDict
 from decimal import Decimal
 
-from pgdl import batches, exchange, interrupts, server
+from pgdl import batches, exchange, interrupts, records, server
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.privilege import catalog_path
 
 # A pgdl.datum row holds its value in exactly one of these slots.
-_VALUE_SLOTS = ("i", "f", "n", "b", "t", "y", "ia", "fa", "na", "ba", "ta", "ya")
+_VALUE_SLOTS = records.DATUM_VALUE_SLOTS
 
 # Wrapper instances by table definition, the most recently used last; an
 # ALTER makes a new definition, so the old one ages out.
@@ -222,12 +222,13 @@ def plan(tabledef, quals, columns):
             parallel_safe = bool(table.fdw.is_parallel_safe(quals, list(columns)))
         path_keys = table.fdw.get_path_keys() if table.keyed else ()
     cost = getattr(table.fdw, "participant_cost", None)
-    return {"rows": float(rows), "width": int(width), "segments": max(segments, 1),
-            "parallel_safe": parallel_safe, "has_source": table.has_source,
-            "exchange_bytes": max(exchange_bytes, 0),
-            "state": None if state is None else json.dumps(state), "columnar": table.columnar,
-            "participant_cost": None if cost is None else float(cost),
-            "path_keys": _path_keys(path_keys)}
+    return records.record(
+        records.PLAN_FIELDS, rows=float(rows), width=int(width), segments=max(segments, 1),
+        parallel_safe=parallel_safe, has_source=table.has_source,
+        exchange_bytes=max(exchange_bytes, 0),
+        state=None if state is None else json.dumps(state), columnar=table.columnar,
+        participant_cost=None if cost is None else float(cost),
+        path_keys=_path_keys(path_keys))
 
 
 def _path_keys(keys):
@@ -252,23 +253,24 @@ def source(tabledef, quals, columns, segment, segments, state=None):
     if found is None:
         return None
     sql, batch_size, first_batch = (tuple(found) + (None,))[:3]
-    return {"sql": sql, "batch_size": batch_size, "first_batch": first_batch}
+    return records.record(records.SOURCE_FIELDS, sql=sql, batch_size=batch_size,
+                          first_batch=first_batch)
 
 
 def _describe(exc):
     """An exception as the fields of a PostgreSQL error."""
     if isinstance(exc, PgdlError):
-        return {"message": exc.message, "detail": exc.detail, "hint": exc.hint,
-                "sqlstate": exc.sqlstate, "context": None}
+        return records.record(records.ERROR_FIELDS, message=exc.message, detail=exc.detail,
+                              hint=exc.hint, sqlstate=exc.sqlstate)
     plpy = server.plpy
     if plpy is not None and isinstance(exc, (plpy.Error, plpy.SPIError)):
         # raised by plpy.error() or by SQL run through plpy: fields of its own
-        return {"message": str(exc), "detail": getattr(exc, "detail", None),
-                "hint": getattr(exc, "hint", None), "sqlstate": getattr(exc, "sqlstate", None),
-                "context": None}
-    return {"message": "%s: %s" % (type(exc).__name__, exc), "detail": None, "hint": None,
-            "sqlstate": None,
-            "context": "".join(traceback.format_exception(exc)).rstrip()}
+        return records.record(records.ERROR_FIELDS, message=str(exc),
+                              detail=getattr(exc, "detail", None),
+                              hint=getattr(exc, "hint", None),
+                              sqlstate=getattr(exc, "sqlstate", None))
+    return records.record(records.ERROR_FIELDS, message="%s: %s" % (type(exc).__name__, exc),
+                          context="".join(traceback.format_exception(exc)).rstrip())
 
 
 def take_error():

@@ -243,7 +243,7 @@ def _children(pid):
     return found
 
 
-@pytest.mark.parametrize("method", ["average", "easgd", "ensemble"])
+@pytest.mark.parametrize("method", ["average", "ensemble"])
 def test_the_leaders_segment_in_a_process_of_its_own_trains_as_in_the_backend(digits, method):
     """pgdl.leader_segment_process = on (auto does so on GPU machines): the
     leader's segment trains in a child that ends with the job, so a backend

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pgdl import batches
+from pgdl import batches, records
 
 
 def test_numbers_go_as_binary_with_a_null_mask_only_when_needed():
@@ -10,7 +10,7 @@ def test_numbers_go_as_binary_with_a_null_mask_only_when_needed():
     assert datum["op"] == "int8" and datum["ya"] == [np.array([1, 2, 3], "<i8").tobytes()]
     datum = batches.encode("p", [0.5, None], 701)
     assert datum["ya"] == [np.array([0.5, 0.0], "<f8").tobytes(), b"\x00\x01"]
-    assert set(datum) == set(batches.FIELDS)
+    assert set(datum) == set(records.DATUM_FIELDS)
 
 
 def test_other_values_go_in_their_text_form():
