@@ -39,22 +39,22 @@ wrappers see the same Segment(index, count).
 
 
 from pgdl.data.preprocess import create_table_sql
-from pgdl.sql import ident as quote_ident, literal as quote_literal
+from pgdl.sql import ident, literal
 
 
 def foreign_table(name, columns, options, server="pgdl"):
     """CREATE FOREIGN TABLE running in every segment: columns are (name, type)."""
     options = dict(options, mpp_execute="all segments")
     return "CREATE FOREIGN TABLE %s (%s) SERVER %s OPTIONS (%s);" % (
-        ".".join(quote_ident(part) for part in name.split(".")),
-        ", ".join("%s %s" % (quote_ident(column), kind) for column, kind in columns),
-        quote_ident(server),
-        ", ".join("%s %s" % (key, quote_literal(value)) for key, value in options.items()))
+        ".".join(ident(part) for part in name.split(".")),
+        ", ".join("%s %s" % (ident(column), kind) for column, kind in columns),
+        ident(server),
+        ", ".join("%s %s" % (key, literal(value)) for key, value in options.items()))
 
 
 def packed_table(name, key_type="text"):
     """A packed table whose buffers live on the segment that trains on them;
     as on Citus, the distribution column belongs to the primary key."""
     return ("%s DISTRIBUTED BY (segment);"
-            % create_table_sql(".".join(quote_ident(part) for part in name.split(".")),
+            % create_table_sql(".".join(ident(part) for part in name.split(".")),
                                key_type, distributed=True))

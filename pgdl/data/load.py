@@ -22,7 +22,7 @@ def _create(name, images, labels, description):
     target = names.new_relation(name, "table")
     plpy.execute("CREATE TABLE %s (id int4 PRIMARY KEY, image bytea NOT NULL, "
                  "label int4 NOT NULL)" % target)
-    plpy.execute("COMMENT ON TABLE %s IS %s" % (target, plpy.quote_literal(description)))
+    plpy.execute("COMMENT ON TABLE %s IS %s" % (target, sql.literal(description)))
     insert = plpy.prepare("INSERT INTO %s SELECT * FROM unnest($1::int4[], $2::bytea[], "
                           "$3::int4[])" % target, ["int4[]", "bytea[]", "int4[]"])
     flat = images.reshape(len(images), -1)

@@ -61,9 +61,9 @@ class Source:
         expression and label, as three lists; from `relation` (SQL name of
         one of the table's shards) where given."""
         plpy = server.plpy
-        key = plpy.quote_ident(self.key) if self.key else "ctid::text"
+        key = sql.ident(self.key) if self.key else "ctid::text"
         cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
-                             % (key, features, plpy.quote_ident(label),
+                             % (key, features, sql.ident(label),
                                 relation or self.qualified))
         keys, rows, labels = [], [], []
         while True:
@@ -85,20 +85,19 @@ class Source:
 
 def feature_expression(source, names, feature_shape):
     """(SQL expression, packing kind, declared shape) for the feature columns."""
-    plpy = server.plpy
     columns = [source.column(name, "feature column") for name in names]
     if not columns:
         raise PgdlError("no feature columns given", hint="Name one column, or several numeric "
                         "columns separated by commas.", sqlstate="22023")
     first = columns[0]
     if len(columns) == 1 and first["typname"] == "bytea":
-        return plpy.quote_ident(first["attname"]), "uint8", feature_shape
+        return sql.ident(first["attname"]), "uint8", feature_shape
     if len(columns) == 1 and first["element"] is not None:
         element = first["element"]
         if element in ARRAY_ELEMENTS:
-            return "array_send(%s)" % plpy.quote_ident(first["attname"]), element, feature_shape
+            return "array_send(%s)" % sql.ident(first["attname"]), element, feature_shape
         if element == "numeric":
-            return "array_send(%s::float8[])" % plpy.quote_ident(first["attname"]), "float8", \
+            return "array_send(%s::float8[])" % sql.ident(first["attname"]), "float8", \
                 feature_shape
     for column in columns:
         if column["typname"] not in NUMERIC:
@@ -108,7 +107,7 @@ def feature_expression(source, names, feature_shape):
                 hint="Features are one bytea column, one numeric array column, "
                      "or numeric columns.", sqlstate="42804")
     expression = "array_send(ARRAY[%s]::float8[])" % ", ".join(
-        "%s::float8" % plpy.quote_ident(c["attname"]) for c in columns)
+        "%s::float8" % sql.ident(c["attname"]) for c in columns)
     return expression, "float8", feature_shape or [len(columns)]
 
 

@@ -47,7 +47,7 @@ from pgdl.distributed import layout, tasks
 from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError
 from pgdl.privilege import acting_role, privileged
-from pgdl.sql import literal
+from pgdl.sql import ident, literal
 
 PROBE = "ctid < '(1,0)'::tid"
 ANSWER_LIMIT = 512 << 20        # bytes of one shard's answer
@@ -400,11 +400,11 @@ def _shard_task(work):
 def score_step(place, header, scorer):
     """The predictions of this shard's rows that pass the conditions."""
     plan, wanted, options = header["plan"], set(header["wanted"]), header["options"]
-    passed = "".join(", %s AS pass_%d" % (server.plpy.quote_ident(name), i)
+    passed = "".join(", %s AS pass_%d" % (ident(name), i)
                      for i, name in enumerate(plan["passed"]))
     conditions = header["conditions"]
     cursor = server.plpy.cursor("SELECT %s AS key, %s AS features%s FROM %s%s" % (
-        server.plpy.quote_ident(plan["key"]), plan["features"], passed, place.shard,
+        ident(plan["key"]), plan["features"], passed, place.shard,
         (" WHERE " + " AND ".join(conditions)) if conditions else ""))
     batches, parts, size = [], [], 0
     while True:

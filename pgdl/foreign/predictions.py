@@ -39,14 +39,14 @@ from pgdl.distributed import scoring as distributed_scoring
 from pgdl.distributed.layout import distribution, distribution_column, shards as shards_of
 from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError, invalid_option
+from pgdl.foreign import deparse
 from pgdl.foreign.base import Parameter, PgdlWrapper, Segment, positive_int
 from pgdl.foreign.buffers import required_table
-from pgdl.sql import ident, literal, typed
+from pgdl.sql import ident, literal
 
 PREDICTED = ("class", "probability", "probabilities", "top_classes", "top_probabilities",
              "value", "version")
 GENERIC = ("model", "source", "key") + PREDICTED
-PUSHED_OPERATORS = {"=", "<>", "<", "<=", ">", ">="}
 FIRST_BATCH = 64
 DEFAULT_BATCH = 4096
 LARGEST_WINDOW = 1024
@@ -211,43 +211,7 @@ class Predictions(PgdlWrapper):
 
     def _pushed(self, quals, plan):
         """The quals that become the source query's WHERE, as SQL."""
-        conditions = []
-        key_column = self._key_column(plan)
-        for qual in quals:
-            name = qual.field_name
-            if name == key_column:
-                expression = ident(plan["key"])
-                type_name = plan["key_type"]
-                if self.generic:
-                    expression, type_name = expression + "::text", "text"
-            elif name in plan["passed"]:
-                expression, type_name = ident(name), plan["passed"][name]
-            else:
-                continue
-            operator = qual.operator
-            if isinstance(qual.value, Parameter):     # EXPLAIN of a generic plan
-                if isinstance(operator, tuple):
-                    operator, any_of = operator
-                    if operator in PUSHED_OPERATORS:
-                        conditions.append("%s %s %s (%s)" % (expression, operator,
-                                                             "ANY" if any_of else "ALL",
-                                                             qual.value.text))
-                elif operator in PUSHED_OPERATORS:
-                    conditions.append("%s %s %s" % (expression, operator, qual.value.text))
-                continue
-            if isinstance(operator, tuple):
-                operator, any_of = operator
-                if operator not in PUSHED_OPERATORS or not isinstance(qual.value, list):
-                    continue
-                conditions.append("%s %s %s (%s)" % (expression, operator,
-                                                     "ANY" if any_of else "ALL",
-                                                     typed(qual.value, type_name)))
-            elif qual.value is None and operator in ("=", "<>"):
-                conditions.append("%s IS %sNULL" % (expression, "" if operator == "=" else "NOT "))
-            elif operator in PUSHED_OPERATORS and not isinstance(qual.value, (bytes, list)):
-                conditions.append("%s %s %s" % (expression, operator,
-                                                typed(qual.value, type_name)))
-        return conditions
+        return deparse.conditions(quals, plan, self._key_column(plan), self.generic)
 
     def _keyed(self, quals, plan):
         """True when the quals pick rows by key (=, IN): one segment will do."""
@@ -287,19 +251,7 @@ class Predictions(PgdlWrapper):
     # -- the rows a segment reads ----------------------------------------------
 
     def _data_query(self, quals, plan, segment, window=None):
-        """The source rows' SQL; window (key, size): the size rows from key on."""
-        conditions = self._pushed(quals, plan)
-        if segment.count > 1:
-            conditions.append(self._share(plan, segment))
-        if window is not None:
-            conditions.append("%s >= %s" % (ident(plan["key"]),
-                                            typed(window[0], plan["key_type"])))
-        passed = "".join(", %s" % ident(name) for name in plan["passed"])
-        return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s%s"
-                % (ident(plan["key"]), plan["features"], passed, plan["source"],
-                   (" WHERE " + " AND ".join(conditions)) if conditions else "",
-                   "" if window is None else " ORDER BY %s LIMIT %d" % (ident(plan["key"]),
-                                                                       window[1])))
+        return deparse.data_query(self._pushed(quals, plan), plan, segment, window)
 
     # -- lookups ---------------------------------------------------------------
 
@@ -330,41 +282,10 @@ class Predictions(PgdlWrapper):
 
 
     @staticmethod
-    def _share(plan, segment):
-        """Segment k of n: its k-th block range of a table, or a hash share of the key."""
-        if plan["relkind"] in ("r", "m"):
-            blocks = ("(SELECT pg_relation_size(%d::oid::regclass) / "
-                      "current_setting('block_size')::int8)" % int(plan["source_oid"]))
-            bounds = []
-            if segment.index > 0:
-                bounds.append("ctid >= format('(%%s,0)', %s * %d / %d)::tid"
-                              % (blocks, segment.index, segment.count))
-            if segment.index < segment.count - 1:
-                bounds.append("ctid < format('(%%s,0)', %s * %d / %d)::tid"
-                              % (blocks, segment.index + 1, segment.count))
-            return " AND ".join(bounds)
-        return ("(hashtext(%s::text)::int8 + 2147483648) %% %d = %d"
-                % (ident(plan["key"]), segment.count, segment.index))
-
-    def _model_query(self, plan, segment, onnx=True):
-        """The version's pgdl.models row, read as the querying role on every
-        scan (so access is checked each time), and its ONNX bytes unless this
-        process has a session for it (or scores nothing: onnx False)."""
-        owner, model = literal(plan["owner"]), literal(plan["model"])
-        version = "" if plan["version"] is None else " AND version = %d" % int(plan["version"])
+    def _model_query(plan, segment, onnx=True):
         cached = scoring.cached_versions(plan["owner"], plan["model"],
                                          scoring.default_threads(segment.count))
-        skip = "" if not cached else " AND (m.version, m.created) NOT IN (%s)" % ", ".join(
-            "(%d, %s)" % (int(v), literal(created)) for v, created in cached)
-        if not onnx:
-            skip = " AND false"
-        nulls = "".join(", NULL AS pass_%d" % i for i in range(len(plan["passed"])))
-        return ("SELECT 0 AS part, NULL AS key, NULL AS features%s, m.meta, o.chunk, "
-                "o.data AS onnx FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
-                "FROM (SELECT %s FROM pgdl.models WHERE owner = %s AND model = %s%s "
-                "ORDER BY version DESC LIMIT 1) x) m LEFT JOIN pgdl.model_onnx o "
-                "ON o.owner = %s AND o.model = %s AND o.version = m.version%s ORDER BY o.chunk"
-                % (nulls, catalog.MODEL_COLUMNS, owner, model, version, owner, model, skip))
+        return deparse.model_query(plan, cached, onnx)
 
     def source(self, quals, columns, segment, plan_state=None):
         plan = self._resolved(quals, plan_state)

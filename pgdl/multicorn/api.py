@@ -8,6 +8,8 @@ pgdl_fdw unchanged.
 
 from collections import OrderedDict, namedtuple
 
+from pgdl.sql import ident, literal
+
 ANY = object()
 ALL = object()
 UNBOUND = object()
@@ -75,7 +77,7 @@ class ColumnDefinition:
                                    self.type_oid, self.type_name)
 
     def to_statement(self):
-        return "%s %s" % (_quote_ident(self.column_name), self.type_name)
+        return "%s %s" % (ident(self.column_name), self.type_name)
 
 
 class TableDefinition:
@@ -93,23 +95,13 @@ class TableDefinition:
     def to_statement(self, schema_name, server_name):
         columns = ",\n  ".join(column.to_statement() for column in self.columns)
         statement = "CREATE FOREIGN TABLE %s.%s (\n  %s\n) SERVER %s" % (
-            _quote_ident(schema_name), _quote_ident(self.table_name), columns,
-            _quote_ident(server_name))
+            ident(schema_name), ident(self.table_name), columns,
+            ident(server_name))
         if self.options:
             statement += " OPTIONS (%s)" % ", ".join(
-                "%s %s" % (_quote_ident(key), _quote_literal(value))
+                "%s %s" % (ident(key), literal(value))
                 for key, value in self.options.items())
         return statement
-
-
-def _quote_ident(name):
-    from pgdl import sql
-    return sql.ident(name)
-
-
-def _quote_literal(value):
-    from pgdl import sql
-    return sql.literal(value)
 
 
 class ForeignDataWrapper:
