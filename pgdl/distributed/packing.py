@@ -17,6 +17,7 @@ import numpy as np
 from pgdl import server, sql
 from pgdl.data import packing
 from pgdl.data import preprocess as local
+from pgdl.data.source import Source, feature_expression
 from pgdl.distributed import layout, tasks
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
@@ -142,8 +143,8 @@ def _rows(place, header, segment):
     mine = header["segments"].get(str(segment))
     if mine is None:
         raise PgdlError("segment %d is not one of this packing's" % segment, sqlstate="22023")
-    table = local.Source(header["source"], header["key"])
-    expression, kind, _ = local.feature_expression(table, header["features"], header["shape"])
+    table = Source(header["source"], header["key"])
+    expression, kind, _ = feature_expression(table, header["features"], header["shape"])
     request = local.Request(
         table, place.shard, header["features"], expression, kind, header["shape"],
         header["label"], table.column(header["label"], "label"), header["task"], None, None,

@@ -42,7 +42,7 @@ from collections import OrderedDict
 import numpy as np
 
 from pgdl import server
-from pgdl.data.preprocess import Source
+from pgdl.data.source import Source
 from pgdl.distributed import layout, tasks
 from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError

@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 
-from pgdl.data.preprocess import Source, feature_expression
+from pgdl.data.source import Source, feature_expression
 from pgdl.distributed import scoring as distributed_scoring
 from pgdl.engine import catalog, measures, scoring
 from pgdl.errors import PgdlError

@@ -12,6 +12,7 @@ behind.
 
 import json
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -134,8 +135,72 @@ def _packed(name, what, hint):
     return row
 
 
+@dataclass
+class JobPlan:
+    """A checked job: what the user asked for, resolved and validated as the user."""
+
+    owner: str
+    name: str
+    iterations: int
+    method: str
+    moving_rate: float
+    seed: int
+    warm_start: bool
+    architecture: dict          # the pgdl.architectures row
+    packed: dict                # the pgdl.packed rows (_packed)
+    validation: dict
+    segments: int
+    compile_params: dict
+    fit_params: dict
+    model: object               # the Keras model, built (and seeded) once
+    description: object         # architecture.describe(model)
+    start: list                 # the starting weights
+    warm_version: int = None
+
+    def spec(self):
+        """What every segment needs to build and train its model."""
+        packed = self.packed
+        return {"keras_json": self.architecture["keras_json"],
+                "compile_params": self.compile_params, "fit_params": self.fit_params,
+                "iterations": self.iterations, "method": self.method,
+                "moving_rate": self.moving_rate, "seed": self.seed,
+                "feature_shape": packed["feature_shape"], "task": packed["task"],
+                "num_classes": packed["num_classes"], "tensor_shapes": self.description.tensors,
+                "parameters": self.description.parameters,
+                "metric_names": _metric_names(self.compile_params)}
+
+    def job_row(self):
+        """The job's pgdl.training_jobs row, as it starts."""
+        return {"owner": self.owner, "model": self.name, "architecture": self.architecture["name"],
+                "source": self.packed["output"],
+                "validation_source": self.validation["output"] if self.validation else None,
+                "compile_params": json.dumps(self.compile_params),
+                "fit_params": json.dumps(self.fit_params), "iterations": self.iterations,
+                "segments": self.segments, "method": self.method, "seed": self.seed,
+                "warm_start": self.warm_start, "moving_rate": self.moving_rate,
+                "status": "running"}
+
+
 def run_job(values):
+    """The INSERT into pgdl.model_training: check, train, store a version."""
     started = time.perf_counter()
+    plan = check(values)
+    job = registry.new_job(plan.job_row())
+    rows, moved = run_segments(job, plan)
+    finished = time.perf_counter()
+    version, last, iteration_seconds = store_version(plan, rows, finished - started)
+    per_iteration = float(np.mean(iteration_seconds)) if iteration_seconds else None
+    return registry.finish_job(job, {
+        "status": "finished", "version": version, "iteration": plan.iterations,
+        "loss": last.get("loss"), "metrics": last.get("metrics"),
+        "validation_metrics": last.get("validation_metrics"),
+        "seconds": finished - started, "seconds_per_iteration": per_iteration,
+        "fixed_seconds": (finished - started) - sum(iteration_seconds),
+        "bytes_per_iteration": moved})
+
+
+def check(values):
+    """A JobPlan from the INSERT's values, every check run as the user."""
     name = values.get("model")
     if not name:
         raise _error("a training job needs a model name", sqlstate="23502")
@@ -153,17 +218,7 @@ def run_job(values):
     if arch is None:
         raise _error('architecture "%s" does not exist' % values.get("architecture"),
                      hint="INSERT it into pgdl.architectures first.", sqlstate="42704")
-    packed = _packed(values.get("source"), "source", "Pack it with pgdl.preprocess first.")
-    validation = None
-    if values.get("validation_source"):
-        validation = _packed(values["validation_source"], "validation_source",
-                             "Pack it with pgdl.preprocess(..., validation_of => ...).")
-        if validation["class_values"] != packed["class_values"] or \
-                validation["feature_shape"] != packed["feature_shape"]:
-            raise _error("validation source %s has other classes or features than %s"
-                         % (validation["output"], packed["output"]),
-                         hint="Pack it with validation_of => '%s'." % packed["output"])
-
+    packed, validation = _sources(values)
     segments = packed["segments"] if values.get("segments") is None else values["segments"]
     if segments < 1:
         raise _error("segments must be at least 1, not %d" % segments)
@@ -193,6 +248,38 @@ def run_job(values):
     if seed is not None:
         keras().utils.set_random_seed(int(seed))
         model = architecture.build(arch["name"], arch["keras_json"])
+    warm_version, start = _start(values, owner, name, arch, model, description)
+    return JobPlan(owner=owner, name=name, iterations=iterations, method=method,
+                   moving_rate=moving_rate, seed=seed, warm_start=bool(values.get("warm_start")),
+                   architecture=arch, packed=packed, validation=validation, segments=segments,
+                   compile_params=compile_params, fit_params=fit_params, model=model,
+                   description=description, start=start, warm_version=warm_version)
+
+
+def _sources(values):
+    """The packed training table and, if given, the validation one, which
+    must match it (classes, features, where its segments are)."""
+    packed = _packed(values.get("source"), "source", "Pack it with pgdl.preprocess first.")
+    validation = None
+    if values.get("validation_source"):
+        validation = _packed(values["validation_source"], "validation_source",
+                             "Pack it with pgdl.preprocess(..., validation_of => ...).")
+        if validation["class_values"] != packed["class_values"] or \
+                validation["feature_shape"] != packed["feature_shape"]:
+            raise _error("validation source %s has other classes or features than %s"
+                         % (validation["output"], packed["output"]),
+                         hint="Pack it with validation_of => '%s'." % packed["output"])
+        if bool(validation.get("segment_ids")) != bool(packed.get("segment_ids")):
+            on, off = (packed, validation) if packed.get("segment_ids") else (validation, packed)
+            raise _error("%s is on the Citus workers; %s is not" % (on["output"], off["output"]),
+                         hint="Pack both from distributed tables, or both from local ones, "
+                              "with validation_of.")
+    return packed, validation
+
+
+def _start(values, owner, name, arch, model, description):
+    """(warm start version or None, starting weights): the model's latest
+    version, the architecture's initial weights, or the fresh model's."""
     warm_version = None
     if values.get("warm_start"):
         latest = _one("SELECT max(version) AS v FROM pgdl.models WHERE owner = $1 AND model = $2",
@@ -209,40 +296,32 @@ def run_job(values):
         start = model.get_weights()
     if [list(a.shape) for a in start] != description.tensors:
         raise _error("the starting weights do not fit architecture \"%s\"" % arch["name"])
+    return warm_version, start
 
-    job = registry.new_job({
-        "owner": owner, "model": name, "architecture": arch["name"], "source": packed["output"],
-        "validation_source": validation["output"] if validation else None,
-        "compile_params": json.dumps(compile_params), "fit_params": json.dumps(fit_params),
-        "iterations": iterations, "segments": segments, "method": method, "seed": seed,
-        "warm_start": bool(values.get("warm_start")), "moving_rate": moving_rate,
-        "status": "running"})
-    spec = {"keras_json": arch["keras_json"], "compile_params": compile_params,
-            "fit_params": fit_params, "iterations": iterations, "method": method,
-            "moving_rate": moving_rate, "seed": seed, "feature_shape": packed["feature_shape"],
-            "task": packed["task"], "num_classes": packed["num_classes"],
-            "tensor_shapes": description.tensors, "parameters": description.parameters,
-            "metric_names": _metric_names(compile_params)}
-    if validation and bool(validation.get("segment_ids")) != bool(packed.get("segment_ids")):
-        on, off = (packed, validation) if packed.get("segment_ids") else (validation, packed)
-        raise _error("%s is on the Citus workers; %s is not" % (on["output"], off["output"]),
-                     hint="Pack both from distributed tables, or both from local ones, "
-                          "with validation_of.")
-    if packed.get("segment_ids"):
+
+def run_segments(job, plan):
+    """(the segments' rows: history, then final tensors; bytes moved per
+    iteration on Citus, else None)."""
+    spec = plan.spec()
+    if plan.packed.get("segment_ids"):
         from pgdl.distributed import training as distributed
-        rows, traffic = distributed.run(job, spec, start, packed, validation, segments)
-        moved = (traffic.sent + traffic.received) // iterations
-    else:
-        rows = _train_here(job, spec, start, packed, validation, segments, description)
-        moved = None
-    finished = time.perf_counter()
+        rows, traffic = distributed.run(job, spec, plan.start, plan.packed, plan.validation,
+                                        plan.segments)
+        return rows, (traffic.sent + traffic.received) // plan.iterations
+    return _train_here(job, spec, plan.start, plan.packed, plan.validation, plan.segments,
+                       plan.description), None
 
+
+def store_version(plan, rows, seconds):
+    """Stores the trained model as the next version: (version, the last
+    merged history row, seconds of each iteration)."""
     history = [r for r in rows if r["tensor"] is None]
     tensors = {}
     for r in rows:
         if r["tensor"] is not None:
             tensors.setdefault(r["segment"], {})[r["tensor"]] = r["data"]
-    keras_json = arch["keras_json"]
+    keras_json = plan.architecture["keras_json"]
+    model, description = plan.model, plan.description
     if -1 in tensors[0]:        # an ensemble: a model of its own
         keras_json = tensors[0].pop(-1).decode()
         model = keras().models.model_from_json(keras_json)
@@ -251,36 +330,31 @@ def run_job(values):
              for t, shape in enumerate(description.tensors)]
     merged = [h for h in history if h["segment"] is None]
     last = merged[-1] if merged else {}
-    iteration_seconds = [h["seconds"] for h in merged]
 
     model.set_weights(final)
     onnx = onnx_export.export(model, description.input_shape)
-    version = registry.next_version(owner, name)
+    packed, validation = plan.packed, plan.validation
+    version = registry.next_version(plan.owner, plan.name)
     registry.add_version({
-        "owner": owner, "model": name, "version": version, "architecture": arch["name"],
-        "keras_json": keras_json, "source": packed["output"],
+        "owner": plan.owner, "model": plan.name, "version": version,
+        "architecture": plan.architecture["name"], "keras_json": keras_json,
+        "source": packed["output"],
         "validation_source": validation["output"] if validation else None,
-        "compile_params": json.dumps(compile_params), "fit_params": json.dumps(fit_params),
-        "method": method, "segments": segments, "iterations": iterations, "seed": seed,
-        "warm_start_version": warm_version, "task": packed["task"],
+        "compile_params": json.dumps(plan.compile_params),
+        "fit_params": json.dumps(plan.fit_params), "method": plan.method,
+        "segments": plan.segments, "iterations": plan.iterations, "seed": plan.seed,
+        "warm_start_version": plan.warm_version, "task": packed["task"],
         "class_values": packed["class_values"], "class_type": packed["class_type"],
         "feature_shape": packed["feature_shape"], "normalization": packed["normalization"],
         "normalizing_const": packed["normalizing_const"],
         "feature_mean": packed["feature_mean"], "feature_std": packed["feature_std"],
         "metrics": _with_loss(last, "loss", "metrics"),
         "validation_metrics": _with_loss(last, "validation_loss", "validation_metrics"),
-        "parameters": description.parameters, "training_seconds": finished - started,
+        "parameters": description.parameters, "training_seconds": seconds,
         "features": packed["features"], "feature_kind": packed["feature_kind"],
         "label": packed["label"], "key": packed["key"]},
         onnx, final, [w.path for w in model.weights], history)
-    per_iteration = float(np.mean(iteration_seconds)) if iteration_seconds else None
-    return registry.finish_job(job, {
-        "status": "finished", "version": version, "iteration": iterations,
-        "loss": last.get("loss"), "metrics": last.get("metrics"),
-        "validation_metrics": last.get("validation_metrics"),
-        "seconds": finished - started, "seconds_per_iteration": per_iteration,
-        "fixed_seconds": (finished - started) - sum(iteration_seconds),
-        "bytes_per_iteration": moved})
+    return version, last, [h["seconds"] for h in merged]
 
 
 def _train_here(job, spec, start, packed, validation, segments, description):

@@ -34,7 +34,7 @@ from collections import OrderedDict
 import numpy as np
 
 from pgdl import names, server
-from pgdl.data.preprocess import Source, feature_expression
+from pgdl.data.source import Source, feature_expression
 from pgdl.distributed import scoring as distributed_scoring
 from pgdl.distributed.layout import distribution, distribution_column, shards as shards_of
 from pgdl.engine import catalog, scored, scoring
