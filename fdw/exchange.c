@@ -9,16 +9,18 @@
  * without ending the scan: each segment writes its weights into its slot,
  * waits at the barrier, and reads everyone's.
  *
- * Python reaches the functions marked PGDLLEXPORT through ctypes, so they
- * never raise a PostgreSQL error: a longjmp through Python frames would
- * corrupt the interpreter.  They return codes instead.
+ * Waiters sleep on a condition variable that whoever changes the state
+ * broadcasts.  Python reaches the functions marked PGDLLEXPORT through
+ * ctypes, so they never raise a PostgreSQL error: a longjmp through Python
+ * frames would corrupt the interpreter.  They hold interrupts while they
+ * sleep, look at the cancel flags themselves and return codes instead.
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
 #include "storage/shmem.h"
 #include "pgstat.h"
-#include "storage/latch.h"
+#include "storage/condition_variable.h"
 #include "utils/wait_event.h"
 
 #include "pgdl_fdw.h"
@@ -58,6 +60,7 @@ pgdl_exchange_init(PgdlExchange *exchange, int segments, int64 bytes)
 	pg_atomic_init_u32(&exchange->failed, 0);
 	pg_atomic_init_u32(&exchange->arrived, 0);
 	pg_atomic_init_u32(&exchange->generation, 0);
+	ConditionVariableInit(&exchange->changed);
 }
 
 /* Leader: how many participants started; all segments run only if all did. */
@@ -69,27 +72,24 @@ pgdl_exchange_publish(PgdlExchange *exchange, int participants)
 		pg_atomic_write_u32(&exchange->failed, 1);
 	pg_write_barrier();
 	pg_atomic_write_u32(&exchange->ready, 1);
+	ConditionVariableBroadcast(&exchange->changed);
 }
 
 /* Worker: waits for the leader's count; false when the segments cannot run. */
 bool
 pgdl_exchange_await(PgdlExchange *exchange)
 {
+	ConditionVariablePrepareToSleep(&exchange->changed);
 	while (pg_atomic_read_u32(&exchange->ready) == 0)
-	{
-		CHECK_FOR_INTERRUPTS();
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+		ConditionVariableSleep(&exchange->changed, PG_WAIT_EXTENSION);
+	ConditionVariableCancelSleep();
 	pg_read_barrier();
 	return pg_atomic_read_u32(&exchange->failed) == 0;
 }
 
 void
-pgdl_exchange_enter(PgdlExchange *exchange, int segment)
+pgdl_exchange_enter(PgdlExchange *exchange)
 {
-	exchange->mine = segment;
 	current = exchange;
 }
 
@@ -128,12 +128,19 @@ pgdl_exchange_slot(int segment)
 /*
  * The barrier: returns 0 when every segment has arrived, 1 on a cancel or
  * terminate request, 2 when another segment failed, 3 without an exchange.
+ *
+ * A cancel request sets this process's latch but not the condition
+ * variable, and ConditionVariableTimedSleep only returns when woken or timed
+ * out, so the sleep is cut into short timeouts to see the cancel flags.
  */
+#define PGDL_CANCEL_CHECK_MS 50
+
 int
 pgdl_exchange_wait(void)
 {
 	PgdlExchange *exchange = current;
 	uint32		generation;
+	int			code = 0;
 
 	if (exchange == NULL)
 		return 3;
@@ -142,25 +149,38 @@ pgdl_exchange_wait(void)
 	{
 		pg_atomic_write_u32(&exchange->arrived, 0);
 		pg_atomic_fetch_add_u32(&exchange->generation, 1);
+		ConditionVariableBroadcast(&exchange->changed);
 		return 0;
 	}
+	HOLD_INTERRUPTS();
+	ConditionVariablePrepareToSleep(&exchange->changed);
 	while (pg_atomic_read_u32(&exchange->generation) == generation)
 	{
 		if (pg_atomic_read_u32(&exchange->failed))
-			return 2;
+		{
+			code = 2;
+			break;
+		}
 		if (QueryCancelPending || ProcDiePending)
-			return 1;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 2,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		{
+			code = 1;
+			break;
+		}
+		(void) ConditionVariableTimedSleep(&exchange->changed, PGDL_CANCEL_CHECK_MS,
+										   PG_WAIT_EXTENSION);
 	}
+	ConditionVariableCancelSleep();
+	RESUME_INTERRUPTS();
 	pg_read_barrier();
-	return 0;
+	return code;
 }
 
 void
 pgdl_exchange_fail(void)
 {
 	if (current)
+	{
 		pg_atomic_write_u32(&current->failed, 1);
+		ConditionVariableBroadcast(&current->changed);
+	}
 }

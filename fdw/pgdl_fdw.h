@@ -22,6 +22,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/pg_list.h"
 #include "port/atomics.h"
+#include "storage/condition_variable.h"
 
 #define PGDL_MAX_SEGMENTS 1024
 
@@ -133,7 +134,7 @@ typedef struct PgdlExchange
 	int			segments;
 	Size		slot_bytes;
 	int			participants;	/* set by the leader once workers started */
-	int			mine;			/* this process's segment (process-local use) */
+	ConditionVariable changed;	/* broadcast when ready, failed or generation changes */
 	pg_atomic_uint32 ready;
 	pg_atomic_uint32 failed;
 	pg_atomic_uint32 arrived;
@@ -147,7 +148,7 @@ extern Size pgdl_exchange_size(int segments, int64 bytes);
 extern void pgdl_exchange_init(PgdlExchange *exchange, int segments, int64 bytes);
 extern void pgdl_exchange_publish(PgdlExchange *exchange, int participants);
 extern bool pgdl_exchange_await(PgdlExchange *exchange);
-extern void pgdl_exchange_enter(PgdlExchange *exchange, int segment);
+extern void pgdl_exchange_enter(PgdlExchange *exchange);
 extern void pgdl_exchange_leave(void);
 
 /* plan.c */
@@ -223,6 +224,10 @@ typedef struct PgdlScanState
 	Oid			scan_fn;
 	TupleDesc	record_desc;
 	Datum		quals_datum;	/* pgdl.datum[] for this (re)scan, or 0 */
+	MemoryContext quals_cxt;	/* holds quals_datum; reset by a rescan */
+	Datum		tabledef_datum; /* text, columns text[], plan state text: formed */
+	Datum		columns_datum;	/* once per scan in the query's memory, or 0 */
+	Datum		plan_state_datum;
 	PgdlCall   *call;			/* the running call into Python, or NULL */
 	bool		has_source;		/* segments read rows through source.c */
 	Oid			source_fn;

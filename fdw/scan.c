@@ -70,6 +70,8 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 											 ALLOCSET_DEFAULT_SIZES);
 	state->columns_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl batch of rows",
 											   ALLOCSET_DEFAULT_SIZES);
+	state->quals_cxt = AllocSetContextCreate(CurrentMemoryContext, "pgdl scan quals",
+											 ALLOCSET_SMALL_SIZES);
 }
 
 /* Evaluates the qual values (constants, parameters) for this scan. */
@@ -161,21 +163,39 @@ claim_segment(PgdlScanState *state)
 /* tabledef, quals, columns, segment, segments, plan state: the arguments of every call */
 static bool next_call(ForeignScanState *node, PgdlScanState *state);
 
+/*
+ * The table definition, the columns and the plan state are the same for
+ * every call of the scan, so they are formed once, in the query's memory;
+ * the quals once per (re)scan, in memory the rescan frees.
+ */
 static void
 segment_arguments(ForeignScanState *node, PgdlScanState *state, Datum *args)
 {
-	TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
-	MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+	if (state->tabledef_datum == (Datum) 0 || state->quals_datum == (Datum) 0)
+	{
+		TupleDesc	tupdesc = RelationGetDescr(node->ss.ss_currentRelation);
+		MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 
-	if (state->quals_datum == (Datum) 0)
-		state->quals_datum = evaluate_quals(node, state);
-	args[0] = CStringGetTextDatum(state->tabledef);
+		if (state->tabledef_datum == (Datum) 0)
+		{
+			state->tabledef_datum = CStringGetTextDatum(state->tabledef);
+			state->columns_datum = pgdl_text_array(pgdl_column_names(tupdesc, state->columns));
+			state->plan_state_datum = CStringGetTextDatum(state->plan_state);
+		}
+		MemoryContextSwitchTo(old);
+		if (state->quals_datum == (Datum) 0)
+		{
+			old = MemoryContextSwitchTo(state->quals_cxt);
+			state->quals_datum = evaluate_quals(node, state);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	args[0] = state->tabledef_datum;
 	args[1] = state->quals_datum;
-	args[2] = pgdl_text_array(pgdl_column_names(tupdesc, state->columns));
+	args[2] = state->columns_datum;
 	args[3] = Int32GetDatum(state->segment);
 	args[4] = Int32GetDatum(state->segments);
-	args[5] = CStringGetTextDatum(state->plan_state);
-	MemoryContextSwitchTo(old);
+	args[5] = state->plan_state_datum;
 }
 
 /* The rows the wrapper reads for this segment, or NULL when it reads none. */
@@ -267,7 +287,7 @@ next_call(ForeignScanState *node, PgdlScanState *state)
 		}
 		segment_arguments(node, state, args);
 		if (state->exchange)
-			pgdl_exchange_enter(state->exchange, state->segment);
+			pgdl_exchange_enter(state->exchange);
 		state->call = pgdl_call_begin(state->scan_fn, 7, args, nulls, state->record_desc,
 									  node->ss.ps.state);
 		return true;
@@ -340,6 +360,7 @@ pgdlReScanForeignScan(ForeignScanState *node)
 	state->next_segment = 0;
 	state->exchange_checked = false;
 	state->quals_datum = (Datum) 0;
+	MemoryContextReset(state->quals_cxt);
 }
 
 void

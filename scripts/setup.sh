@@ -51,6 +51,7 @@ rm -f "$wanted"
 echo "setup: building pgdl"
 "$PGDL_VENV/bin/pip" install -q --no-build-isolation --no-deps --force-reinstall .
 rm -rf build pgdl.egg-info
-make -s PG_CONFIG="$PG_CONFIG" PGDL_VENV="$PGDL_VENV" >/dev/null
+# Compiler warnings show; PGDL_WERROR=1 (CI) makes them errors.
+make -s PG_CONFIG="$PG_CONFIG" PGDL_VENV="$PGDL_VENV" ${PGDL_WERROR:+COPT=-Werror}
 sudo_if_needed make -s PG_CONFIG="$PG_CONFIG" PGDL_VENV="$PGDL_VENV" install >/dev/null
 echo "setup: done"
