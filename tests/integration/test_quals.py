@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from helpers import reported
+
 TABLE = """
 CREATE SERVER recording FOREIGN DATA WRAPPER pgdl_fdw
     OPTIONS (wrapper 'multicorn_style.RecordingFDW');
@@ -27,8 +29,7 @@ def explain_line(db, sql, label):
 
 
 def received_quals(messages):
-    reports = [text for severity, text, _ in messages if text.startswith("quals: ")]
-    return eval(reports[-1][len("quals: "):], {"Decimal": Decimal})
+    return reported(messages, "quals: ", tuples_at=(1,))     # (operator, is ANY)
 
 
 # (WHERE clause, what EXPLAIN VERBOSE shows, what Python receives)

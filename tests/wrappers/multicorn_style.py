@@ -4,7 +4,9 @@ They import `multicorn`, not pgdl: pgdl_fdw must run them unchanged.  The
 test cluster's server finds this module on its PYTHONPATH.
 """
 
+import json
 import time
+from decimal import Decimal
 
 from multicorn import ColumnDefinition, ForeignDataWrapper, TableDefinition
 from multicorn.utils import ERROR, INFO, WARNING, log_to_postgres
@@ -70,14 +72,14 @@ class RecordingFDW(ForeignDataWrapper):
 
     def execute(self, quals, columns):
         described = [(q.field_name, q.operator, q.value, type(q.value).__name__) for q in quals]
-        log_to_postgres("quals: %r" % (described,), INFO)
+        log_to_postgres("quals: " + _as_json(described), INFO)
         log_to_postgres("columns: %r" % (sorted(columns),), INFO)
         for row in self.rows:
             yield row
 
     def insert(self, values):
         described = sorted((name, value, type(value).__name__) for name, value in values.items())
-        log_to_postgres("insert: %r" % (described,), INFO)
+        log_to_postgres("insert: " + _as_json(described), INFO)
         returned = dict(values)
         if returned.get("i") is not None:
             returned["i"] = returned["i"] * 2
@@ -176,3 +178,15 @@ class SparseFDW(ForeignDataWrapper):
         for i in range(self.rows):
             yield None
             yield {"id": i}
+
+
+def _as_json(value):
+    """JSON that keeps bytes and Decimal apart from str and float (tests/helpers.py
+    reads it back with from_json)."""
+    def tagged(item):
+        if isinstance(item, bytes):
+            return {"bytes": item.hex()}
+        if isinstance(item, Decimal):
+            return {"Decimal": str(item)}
+        raise TypeError(type(item).__name__)
+    return json.dumps(value, default=tagged)
