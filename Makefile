@@ -41,7 +41,7 @@ setup:
 	PGDL_VENV=$(PGDL_VENV) PG_CONFIG=$(PG_CONFIG) bash scripts/setup.sh
 
 demo: setup
-	$(VENV_PYTHON) -m pgdl.demo
+	$(VENV_PYTHON) -m pgdl_tools.demo
 
 test: setup
 	bash scripts/setup-clients.sh
@@ -49,11 +49,11 @@ test: setup
 	$(PGDL_VENV)/bin/pytest
 
 db: setup
-	@$(VENV_PYTHON) -m pgdl.cluster start
+	@$(VENV_PYTHON) -m pgdl_tools.cluster start
 
 citus: setup
 	@PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh
-	@$(VENV_PYTHON) -m pgdl.citus start
+	@$(VENV_PYTHON) -m pgdl_tools.citus start
 
 bench: setup
 	@PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh

@@ -1,4 +1,9 @@
-"""Compiles kernels/*.pyx into pgdl.kernels; the rest is in pyproject.toml."""
+"""Compiles pgdl/kernels/*.pyx into pgdl.kernels; the rest is in pyproject.toml.
+
+Two packages install: pgdl, what the server imports (pgdl.venv), kernels
+included, and pgdl_tools, what runs outside the server (throwaway clusters,
+the demo, the Greenplum mapping).
+"""
 
 import platform
 
@@ -11,13 +16,12 @@ from setuptools import Extension, find_packages, setup
 FLAGS = ["-O3"] + (["-march=x86-64-v2"] if platform.machine() == "x86_64" else [])
 
 kernels = [
-    Extension("pgdl.kernels.%s" % name, ["kernels/%s.pyx" % name],
+    Extension("pgdl.kernels.%s" % name, ["pgdl/kernels/%s.pyx" % name],
               include_dirs=[numpy.get_include()], extra_compile_args=FLAGS)
     for name in ("_pack", "_merge")
 ]
 
 setup(
-    packages=find_packages(include=["pgdl", "pgdl.*"]) + ["pgdl.kernels"],
-    package_dir={"pgdl.kernels": "kernels"},
+    packages=find_packages(include=["pgdl", "pgdl.*", "pgdl_tools"]),
     ext_modules=cythonize(kernels, language_level=3),
 )

@@ -36,8 +36,8 @@ import numpy as np
 import psycopg
 
 from pgdl import kernels
-from pgdl.citus import throwaway_citus
-from pgdl.demo import cnn_json, test_accuracy
+from pgdl_tools.citus import throwaway_citus
+from pgdl_tools.demo import cnn_json, test_accuracy
 
 ITERATIONS = 5
 COMPILE = {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}

@@ -21,7 +21,7 @@ import time
 
 import psycopg
 
-from pgdl.cluster import throwaway
+from pgdl_tools.cluster import throwaway
 from timing import print_table
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))

@@ -16,7 +16,7 @@ import time
 
 import psycopg
 
-from pgdl.cluster import throwaway
+from pgdl_tools.cluster import throwaway
 
 ROWS = 1_000_000
 REPEATS = 3

@@ -48,7 +48,7 @@ def train(device):
 
     gpu = keras_loader.choose_gpu(0) if device == "gpu" else None
     k = keras_loader.keras()
-    from pgdl.demo import cnn_json
+    from pgdl_tools.demo import cnn_json
     images, labels = datasets.mnist()
     x = packing.pack([image.tobytes() for image in images], "uint8", 784,
                      packing.Normalization("constant", 255.0))

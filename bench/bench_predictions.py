@@ -26,7 +26,7 @@ import numpy as np
 import onnxruntime
 import psycopg
 
-from pgdl.cluster import throwaway
+from pgdl_tools.cluster import throwaway
 from pgdl.engine import onnx_export
 from pgdl.engine.keras_loader import keras
 

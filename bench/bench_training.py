@@ -21,8 +21,8 @@ import time
 import numpy as np
 import psycopg
 
-from pgdl.cluster import throwaway
-from pgdl.demo import cnn_json, test_accuracy
+from pgdl_tools.cluster import throwaway
+from pgdl_tools.demo import cnn_json, test_accuracy
 from pgdl.engine.keras_loader import keras
 
 EPOCHS = 5

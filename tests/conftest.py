@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from pytest_postgresql import factories
 
-from pgdl.cluster import throwaway
+from pgdl_tools.cluster import throwaway
 
 WRAPPERS = os.path.join(os.path.dirname(__file__), "wrappers")
 

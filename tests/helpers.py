@@ -1,6 +1,7 @@
 """Helpers the integration tests share: models, training jobs, rows as arrays."""
 
 import json
+from decimal import Decimal
 
 import numpy as np
 
@@ -30,16 +31,6 @@ def train(db, model, architecture_name, source, iterations=2, segments=2, method
     cur = db.execute("INSERT INTO pgdl.model_training (%s) VALUES (%s) RETURNING *"
                      % (names, marks), list(columns.values()))
     return dict(zip([c.name for c in cur.description], cur.fetchone()))
-
-
-def stored_model(db, model, version):
-    keras_json, = db.execute("SELECT keras_json FROM pgdl.models WHERE model = %s AND "
-                             "version = %s", (model, version)).fetchone()
-    net = keras().models.model_from_json(keras_json)
-    rows = db.execute("SELECT shape, data FROM pgdl.model_weights WHERE model = %s AND "
-                      "version = %s ORDER BY tensor, chunk", (model, version)).fetchall()
-    net.set_weights([np.frombuffer(data, "<f4").reshape(shape) for shape, data in rows])
-    return net
 
 
 def images(db, table, shape):
@@ -140,3 +131,22 @@ def hungry_onnx(floats):
                       [numpy_helper.from_array(np.array([1, floats // 64], np.int64), "scale"),
                        numpy_helper.from_array(np.zeros((64, 10), np.float32), "W")])
 
+
+def reported(messages, prefix, tuples_at=()):
+    """The last server message starting with prefix: a list of entries, read
+    back from the JSON the test wrappers write (bytes and Decimal tagged).
+    Each entry becomes a tuple, and so do its lists at positions tuples_at."""
+    texts = [text for _, text, _ in messages if text.startswith(prefix)]
+
+    def untag(item):
+        if set(item) == {"bytes"}:
+            return bytes.fromhex(item["bytes"])
+        if set(item) == {"Decimal"}:
+            return Decimal(item["Decimal"])
+        return item
+
+    def as_tuple(entry):
+        return tuple(tuple(part) if isinstance(part, list) and index in tuples_at else part
+                     for index, part in enumerate(entry))
+    return [as_tuple(entry) for entry in json.loads(texts[-1][len(prefix):],
+                                                    object_hook=untag)]

@@ -1,2 +1,10 @@
-"""The deep-learning engine: Keras models, segment steps, merging, the model
-store.  Nothing here imports plpy: it runs the same in plain pytest."""
+"""The deep-learning engine: Keras models, segment steps, merging, ONNX
+export and scoring, the model store.
+
+Two layers.  Computation, which runs the same in plain pytest:
+architecture, keras_loader, measures, onnx_check, onnx_export, scored,
+scoring, segment, segment_process, weights (segment reports progress
+through pgdl.server, which logs outside the server).  The model store and
+jobs, which run SQL through pgdl.server's plpy: catalog (fixed SQL with
+bound parameters), registry, importing, evaluation, training.
+"""

@@ -4,7 +4,7 @@ of pgdl on Citus.  `make test` installs Citus first (scripts/citus.sh)."""
 import psycopg
 import pytest
 
-from pgdl.citus import citus_installed, throwaway_citus
+from pgdl_tools.citus import citus_installed, throwaway_citus
 
 DBNAME = "pgdl_citus"
 

@@ -1,6 +1,6 @@
 """The demo's SQL (make demo) runs on the test cluster."""
 
-from pgdl import demo
+from pgdl_tools import demo
 
 
 def test_demo_trains_mnist_to_90_percent_and_scores_it_through_predictions(db, capsys):

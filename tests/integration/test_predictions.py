@@ -4,7 +4,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from helpers import architecture, images, logistic_onnx, stored_model, train
+from helpers import architecture, images, logistic_onnx, train
+from pgdl_tools.client import stored_model
 from pgdl.engine.keras_loader import keras
 
 

@@ -7,7 +7,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from helpers import stored_model, train
+from helpers import train
+from pgdl_tools.client import stored_model
 
 COPIED = {
     "models": "model, version, origin, architecture, keras_json, source, validation_source, "

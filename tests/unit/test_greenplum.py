@@ -1,6 +1,6 @@
 """The SQL that pgdl's Greenplum/Cloudberry path would run (on paper only)."""
 
-from pgdl import greenplum
+from pgdl_tools import greenplum
 
 
 def test_foreign_tables_run_in_every_segment():

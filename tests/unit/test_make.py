@@ -9,10 +9,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 @pytest.mark.parametrize("target, command", [
-    ("demo", "/venv/x/bin/python -m pgdl.demo"),
-    ("db", "/venv/x/bin/python -m pgdl.cluster start"),
+    ("demo", "/venv/x/bin/python -m pgdl_tools.demo"),
+    ("db", "/venv/x/bin/python -m pgdl_tools.cluster start"),
     ("test", "/venv/x/bin/pytest"),
-    ("citus", "/venv/x/bin/python -m pgdl.citus start"),
+    ("citus", "/venv/x/bin/python -m pgdl_tools.citus start"),
 ])
 def test_targets_use_the_venv(target, command):
     out = subprocess.run(["make", "-n", "-s", target, "PGDL_VENV=/venv/x"], cwd=ROOT,

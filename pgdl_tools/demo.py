@@ -14,7 +14,8 @@ import sys
 import numpy as np
 import psycopg
 
-from pgdl.cluster import throwaway
+from pgdl_tools.client import stored_model
+from pgdl_tools.cluster import throwaway
 
 
 def show(conn, sql, title):
@@ -49,13 +50,7 @@ def cnn_json():
 
 def test_accuracy(conn, model, version):
     """Accuracy of a stored model version on mnist_test, scored here with Keras."""
-    from pgdl.engine.keras_loader import keras
-    keras_json, = conn.execute("SELECT keras_json FROM pgdl.models WHERE model = %s AND "
-                               "version = %s", (model, version)).fetchone()
-    net = keras().models.model_from_json(keras_json)
-    net.set_weights([np.frombuffer(data, "<f4").reshape(shape) for shape, data in conn.execute(
-        "SELECT shape, data FROM pgdl.model_weights WHERE model = %s AND version = %s "
-        "ORDER BY tensor, chunk", (model, version))])
+    net = stored_model(conn, model, version)
     rows = conn.execute("SELECT image, label FROM mnist_test ORDER BY id").fetchall()
     x = np.stack([np.frombuffer(image, np.uint8) for image, _ in rows]).reshape(-1, 28, 28, 1)
     predicted = net.predict(x / 255.0, verbose=0).argmax(axis=1)

@@ -1,7 +1,7 @@
 """A Citus cluster on one machine: a coordinator and workers, each a PostgreSQL
-15 server (pgdl.cluster) with Citus preloaded and pgdl installed.
+15 server (pgdl_tools.cluster) with Citus preloaded and pgdl installed.
 
-`make citus` keeps one running (`python -m pgdl.citus start`, last line of
+`make citus` keeps one running (`python -m pgdl_tools.citus start`, last line of
 output: the coordinator's URI); the tests start throwaway ones.  Citus must
 be installed first (scripts/citus.sh builds it from ../shared/vendor).
 """
@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 
-from pgdl.cluster import Cluster, free_port
+from pgdl_tools.cluster import Cluster, free_port
 
 DEFAULT_DIR = os.environ.get("PGDL_CITUS_DIR", "/var/tmp/pgdl-citus")
 DEFAULT_PORT = int(os.environ.get("PGDL_CITUS_PORT", "54340"))

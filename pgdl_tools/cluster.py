@@ -1,6 +1,6 @@
 """A local PostgreSQL 15 cluster with pgdl installed.
 
-`make db` keeps one running (`python -m pgdl.cluster start`, last line of
+`make db` keeps one running (`python -m pgdl_tools.cluster start`, last line of
 output: its URI); `make demo` and the tests start throwaway ones.
 PostgreSQL refuses to run as root, so as root the server runs as the
 `postgres` OS user, in a directory that user owns.
