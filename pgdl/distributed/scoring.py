@@ -119,7 +119,8 @@ def _check_nodes():
 def _anchor_rows(source, conditions):
     plpy = server.plpy
     rows = plpy.execute(
-        "SELECT tableoid::regclass::text AS shard, min(ctid)::text AS anchor FROM %s%s "
+        "SELECT tableoid::regclass::text AS shard, pg_catalog.min(ctid)::text AS anchor "
+        "FROM %s%s "
         "GROUP BY 1" % (source, (" WHERE " + " AND ".join(conditions)) if conditions else ""))
     return {relname(r["shard"]): r["anchor"] for r in rows}
 

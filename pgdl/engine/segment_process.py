@@ -176,8 +176,24 @@ class ProcessSegmentModel:
         return self._call("ensemble_parts", members)
 
     def close(self):
-        """Ends the child: at once when a call still runs in it (a cancel, an
-        error elsewhere), else when it has read 'close'."""
+        """Ends and reaps the child: at once when a call still runs in it (a
+        cancel, an error elsewhere), else when it has read 'close'.
+
+        A cancel reaches Python twice: once through interrupts.check() and
+        once more as the guard's asynchronous exception, which may land in
+        here; the child is ended all the same before the cancel goes on."""
+        interrupted = None
+        for _ in range(3):
+            try:
+                self._end()
+                break
+            except interrupts.Interrupted as exc:
+                interrupted = exc
+        self.conn.close()
+        if interrupted is not None:
+            raise interrupted
+
+    def _end(self):
         if self.process.poll() is None and not self.busy:
             try:
                 self.conn.send(("close", ()))
@@ -186,5 +202,4 @@ class ProcessSegmentModel:
                 pass
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait(5)
-        self.conn.close()
+        self.process.wait(5)

@@ -8,7 +8,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from helpers import COMPILE, architecture, images, stored_model, train
+from helpers import COMPILE, architecture, images, train
+from pgdl_tools.client import stored_model
 from pgdl.engine.keras_loader import keras
 
 
@@ -161,6 +162,27 @@ def test_a_bad_job_is_an_error_and_leaves_no_version(digits, change, error, mess
     assert digits.execute("SELECT 1").fetchone() == (1,)
 
 
+def _cancelling(db, watcher, notices, after, poll=None, at_cancel=None):
+    """A started thread that cancels db's query once a notice starts with
+    `after`; poll() runs at every look, at_cancel() just before the cancel."""
+    pid = db.info.backend_pid
+
+    def cancel():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if poll:
+                poll()
+            if any(n.startswith(after) for n in notices):
+                if at_cancel:
+                    at_cancel()
+                watcher.execute("SELECT pg_cancel_backend(%s)", (pid,))
+                return
+            time.sleep(0.02)
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    return thread
+
+
 def test_cancel_in_the_third_iteration_leaves_the_previous_version(digits, connect):
     train(digits, "c", "dense", "digits_packed", iterations=1)
     digits.commit()
@@ -171,19 +193,12 @@ def test_cancel_in_the_third_iteration_leaves_the_previous_version(digits, conne
     pid = digits.info.backend_pid
     seen = {}
 
-    def cancel_in_third_iteration():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            activity = watcher.execute("SELECT query FROM pg_stat_activity WHERE pid = %s",
-                                       (pid,)).fetchone()
-            if activity and "pgdl.model_training" in activity[0]:
-                seen["activity"] = activity[0]
-            if any(n.startswith("iteration 2 of") for n in notices):
-                watcher.execute("SELECT pg_cancel_backend(%s)", (pid,))
-                return
-            time.sleep(0.02)
-    thread = threading.Thread(target=cancel_in_third_iteration)
-    thread.start()
+    def activity():
+        found = watcher.execute("SELECT query FROM pg_stat_activity WHERE pid = %s",
+                                (pid,)).fetchone()
+        if found and "pgdl.model_training" in found[0]:
+            seen["activity"] = found[0]
+    thread = _cancelling(digits, watcher, notices, "iteration 2 of", poll=activity)
     with pytest.raises(psycopg.errors.QueryCanceled):
         train(digits, "c", "dense", "digits_packed", iterations=50,
               fit_params={"batch_size": 8, "epochs": 3})
@@ -276,16 +291,8 @@ def test_a_cancel_ends_the_leaders_segment_process(digits, connect):
     pid = digits.info.backend_pid
     seen = {}
 
-    def cancel_in_second_iteration():
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if any(n.startswith("iteration 1 of") for n in notices):
-                seen["children"] = _children(pid)
-                watcher.execute("SELECT pg_cancel_backend(%s)", (pid,))
-                return
-            time.sleep(0.02)
-    thread = threading.Thread(target=cancel_in_second_iteration)
-    thread.start()
+    thread = _cancelling(digits, watcher, notices, "iteration 1 of",
+                         at_cancel=lambda: seen.update(children=_children(pid)))
     with pytest.raises(psycopg.errors.QueryCanceled):
         train(digits, "c", "dense", "digits_packed", iterations=50,
               fit_params={"batch_size": 8, "epochs": 3})
