@@ -35,6 +35,35 @@ def qualified(*parts):
     return ".".join(ident(part) for part in parts)
 
 
+def split_name(text):
+    """The parts of a possibly schema-qualified name as PostgreSQL reads it
+    (unquoted parts folded to lower case, "" inside quotes a quote), without
+    a query; ValueError when text is not such a name."""
+    parts, part, quoted, i = [], "", False, 0
+    while i < len(text):
+        char = text[i]
+        if quoted:
+            if char == '"' and text[i + 1:i + 2] == '"':
+                part += '"'
+                i += 1
+            elif char == '"':
+                quoted = False
+            else:
+                part += char
+        elif char == '"':
+            quoted = True
+        elif char == ".":
+            parts.append(part)
+            part = ""
+        else:
+            part += char.lower()
+        i += 1
+    parts.append(part)
+    if quoted or not all(parts) or len(parts) > 2:
+        raise ValueError('invalid table name "%s"' % text)
+    return parts
+
+
 def typed(value, type_name):
     """A literal of a type whose name the catalogs wrote (format_type), or an
     array of them for a list."""

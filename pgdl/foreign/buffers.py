@@ -14,33 +14,15 @@ import numpy as np
 
 from pgdl.errors import invalid_option
 from pgdl.foreign.base import PgdlWrapper
+from pgdl.sql import qualified, split_name
 
 
-def qualified_name(name):
+def qualified_name(text):
     """A possibly schema-qualified table name as quoted SQL, without a query."""
-    parts, part, quoted, i = [], "", False, 0
-    while i < len(name):
-        char = name[i]
-        if quoted:
-            if char == '"' and name[i + 1:i + 2] == '"':
-                part += '"'
-                i += 1
-            elif char == '"':
-                quoted = False
-            else:
-                part += char
-        elif char == '"':
-            quoted = True
-        elif char == ".":
-            parts.append(part)
-            part = ""
-        else:
-            part += char.lower()
-        i += 1
-    parts.append(part)
-    if quoted or not all(parts) or len(parts) > 2:
-        raise invalid_option('invalid table name "%s"' % name)
-    return ".".join('"%s"' % p.replace('"', '""') for p in parts)
+    try:
+        return qualified(*split_name(text))
+    except ValueError as exc:
+        raise invalid_option(str(exc))
 
 
 def required_table(name, text):
