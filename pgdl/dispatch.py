@@ -8,16 +8,28 @@ definition per backend, calls it through the Multicorn API, and turns
 pgdl's errors into PostgreSQL ERRORs.
 """
 
+from __future__ import annotations
+
 import importlib
-import inspect
 import json
 import sys
 import traceback
 from collections import OrderedDict
 from decimal import Decimal
+from types import ModuleType
+from typing import Any, Callable, Iterator, Optional, ParamSpec, Sequence, TypeVar, cast
 
 from pgdl import batches, exchange, interrupts, records, server
 from pgdl.errors import PgdlError, invalid_option
+from pgdl.multicorn.extensions import (
+    ChecksParallelSafety, Columnar, Lockstep, PlansAhead, ReadsSource, Segment, Segmented,
+    capabilities,
+)
+from pgdl.records import Datum, Record
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Row = tuple[Any, ...]
 from pgdl.privilege import catalog_path
 
 # A pgdl.datum row holds its value in exactly one of these slots.
@@ -25,18 +37,18 @@ _VALUE_SLOTS = records.DATUM_VALUE_SLOTS
 
 # Wrapper instances by table definition, the most recently used last; an
 # ALTER makes a new definition, so the old one ages out.
-_instances = OrderedDict()
+_instances: OrderedDict[str, _Table] = OrderedDict()
 INSTANCES = 64
-_pending_error = None
+_pending_error: Optional[Record] = None
 
 
-def attach(plpy):
+def attach(plpy: ModuleType) -> None:
     server.attach(plpy)
     _provide_multicorn()
     import pgdl.multicorn  # noqa: F401  (resolves the API before any wrapper loads)
 
 
-def _provide_multicorn():
+def _provide_multicorn() -> None:
     """Make `import multicorn` work for wrapper classes when it is not installed."""
     try:
         importlib.import_module("multicorn")
@@ -46,10 +58,10 @@ def _provide_multicorn():
         shim = importlib.import_module("pgdl.multicorn")
         sys.modules["multicorn"] = shim
         sys.modules["multicorn.utils"] = pgdl.multicorn.utils
-        shim.utils = pgdl.multicorn.utils
+        setattr(shim, "utils", pgdl.multicorn.utils)
 
 
-def _value(datum):
+def _value(datum: Datum) -> Any:
     for slot in _VALUE_SLOTS:
         value = datum[slot]
         if value is not None:
@@ -57,7 +69,7 @@ def _value(datum):
     return None
 
 
-def _quals(datums, table=None):
+def _quals(datums: Optional[Sequence[Datum]], table: Optional[_Table] = None) -> list[Any]:
     """Qual objects.  While planning, a value known only at executor start
     (a query parameter) comes as a Parameter, to pgdl's own kinds only: a
     multicorn2 class never sees such a qual before execute()."""
@@ -79,7 +91,7 @@ def _quals(datums, table=None):
 class _Table:
     """A foreign table's definition and its wrapper instance."""
 
-    def __init__(self, tabledef):
+    def __init__(self, tabledef: str) -> None:
         from pgdl.multicorn import ColumnDefinition
         definition = json.loads(tabledef)
         self.name = "%s.%s" % (definition["schema"], definition["table"])
@@ -96,34 +108,26 @@ class _Table:
         cls = _wrapper_class(definition["wrapper"], options, self.name)
         # pgdl's own kinds run their SQL with the catalog search path
         self.own = definition["wrapper"] is None
-        self.segmented = callable(getattr(cls, "get_segments", None))
-        self.has_source = callable(getattr(cls, "source", None))
-        self.lockstep = callable(getattr(cls, "exchange_bytes", None))
-        self.parallel_safe = bool(getattr(cls, "parallel_safe", False))
-        self.planned = callable(getattr(cls, "plan_state", None))
-        # multicorn2's get_path_keys: columns the wrapper looks rows up by
-        self.keyed = callable(getattr(cls, "get_path_keys", None))
-        # explain(..., participants=n): how many processes run the scan
-        self.counts_participants = "participants" in inspect.signature(cls.explain).parameters \
-            if callable(getattr(cls, "explain", None)) else False
-        # a wrapper that returns batches of rows as columns (execute_columns)
-        self.columnar = callable(getattr(cls, "execute_columns", None))
+        # pgdl's extensions to the Multicorn API (pgdl.multicorn.extensions)
+        self.has = capabilities(cls)
         self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
-        self.fdw = cls(options, columns)
-        self._states = {}
+        # typed Any: what it implements beyond multicorn2 is in self.has
+        self.fdw: Any = cls(options, columns)
+        self._states: dict[str, Any] = {}
 
-    def state_kwargs(self, state):
+    def state_kwargs(self, state: Optional[str]) -> dict[str, Any]:
         """plan_state=... for a wrapper that works things out at plan time."""
-        if not self.planned:
+        if not self.has.planned:
             return {}
-        parsed = self._states.get(state)
+        key = state or ""
+        parsed = self._states.get(key)
         if parsed is None:
             if len(self._states) > 64:
                 self._states.clear()
-            parsed = self._states[state] = json.loads(state) if state else None
+            parsed = self._states[key] = json.loads(state) if state else None
         return {"plan_state": parsed}
 
-    def row(self, row):
+    def row(self, row: Any) -> Row:
         """A row from execute() as a tuple in the table's column order."""
         if isinstance(row, dict):
             return tuple(map(_plain, map(row.get, self.columns)))
@@ -139,7 +143,7 @@ class _Table:
 _PLAIN = {int, float, str, bytes, bool, type(None), list, dict, Decimal}
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """numpy scalars and arrays as the Python values PL/Python converts right
     (it would write np.float64(1.5) as the text 'np.float64(1.5)')."""
     if type(value) in _PLAIN:
@@ -148,7 +152,7 @@ def _plain(value):
     return tolist() if tolist is not None else value
 
 
-def _wrapper_class(wrapper, options, table_name):
+def _wrapper_class(wrapper: Optional[str], options: dict[str, str], table_name: str) -> type:
     if wrapper:
         module_name, _, class_name = wrapper.rpartition(".")
         try:
@@ -162,7 +166,7 @@ def _wrapper_class(wrapper, options, table_name):
     return foreign.kind_class(options.get("kind"), table_name)
 
 
-def _table(tabledef):
+def _table(tabledef: str) -> _Table:
     table = _instances.get(tabledef)
     if table is None:
         table = _instances[tabledef] = _Table(tabledef)
@@ -173,28 +177,29 @@ def _table(tabledef):
     return table
 
 
-def _sections(table):
+def _sections(table: _Table) -> Any:
     """The search path an own kind's SQL runs with (pgdl.privilege)."""
     return catalog_path() if table.own else _NoSection()
 
 
 class _NoSection:
-    def __enter__(self):
+    def __enter__(self) -> _NoSection:
         return self
 
-    def __exit__(self, *exc):
-        return False
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
-def _boundary(function):
+def _boundary(function: Callable[P, T]) -> Callable[P, Optional[T]]:
     """Run a dispatcher call: pgdl errors become PostgreSQL errors, and a
     cancel ends the call quietly so that C raises PostgreSQL's cancel error."""
-    def call(*args):
+    def call(*args: P.args, **kwargs: P.kwargs) -> Optional[T]:
         try:
             with interrupts.guard():
-                return function(*args)
+                return function(*args, **kwargs)
         except PgdlError as error:
             server.raise_error(error)
+            return None
         except interrupts.Interrupted:
             # SQL checks for interrupts: this raises PostgreSQL's own cancel
             # error.  A parallel worker runs no SQL; C raises it after the call.
@@ -207,31 +212,30 @@ def _boundary(function):
 
 
 @_boundary
-def plan(tabledef, quals, columns):
+def plan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str]) -> Record:
     """rows, width, segments and parallel safety for the planner."""
     table = _table(tabledef)
     quals = _quals(quals, table)
     with _sections(table):
-        rows, width = table.fdw.get_rel_size(quals, list(columns))
-        segments = int(table.fdw.get_segments(quals, list(columns))) if table.segmented else 1
-        exchange_bytes = int(table.fdw.exchange_bytes(quals, list(columns))) \
-            if table.lockstep else 0
-        state = table.fdw.plan_state(quals, list(columns)) if table.planned else None
-        parallel_safe = table.parallel_safe
-        if parallel_safe and callable(getattr(table.fdw, "is_parallel_safe", None)):
-            parallel_safe = bool(table.fdw.is_parallel_safe(quals, list(columns)))
-        path_keys = table.fdw.get_path_keys() if table.keyed else ()
-    cost = getattr(table.fdw, "participant_cost", None)
+        has, fdw, names = table.has, table.fdw, list(columns)
+        rows, width = fdw.get_rel_size(quals, names)
+        segments = int(cast(Segmented, fdw).get_segments(quals, names)) if has.segmented else 1
+        exchange_bytes = int(cast(Lockstep, fdw).exchange_bytes(quals, names)) \
+            if has.lockstep else 0
+        state = cast(PlansAhead, fdw).plan_state(quals, names) if has.planned else None
+        parallel_safe = has.parallel_safe
+        if parallel_safe and has.checks_parallel_safety:
+            parallel_safe = bool(cast(ChecksParallelSafety, fdw).is_parallel_safe(quals, names))
+        path_keys = fdw.get_path_keys() if has.keyed else ()
     return records.record(
         records.PLAN_FIELDS, rows=float(rows), width=int(width), segments=max(segments, 1),
-        parallel_safe=parallel_safe, has_source=table.has_source,
+        parallel_safe=parallel_safe, has_source=has.has_source,
         exchange_bytes=max(exchange_bytes, 0),
-        state=None if state is None else json.dumps(state), columnar=table.columnar,
-        participant_cost=None if cost is None else float(cost),
-        path_keys=_path_keys(path_keys))
+        state=None if state is None else json.dumps(state), columnar=has.columnar,
+        participant_cost=has.participant_cost, path_keys=_path_keys(path_keys))
 
 
-def _path_keys(keys):
+def _path_keys(keys: Any) -> Optional[str]:
     """multicorn2's get_path_keys() answer, [(columns, rows)] (columns: a name
     or a tuple of names), as fdw/plan.c reads it: keys separated by \\x1e,
     fields by \\x1f, rows first."""
@@ -243,12 +247,12 @@ def _path_keys(keys):
 
 
 @_boundary
-def source(tabledef, quals, columns, segment, segments, state=None):
+def source(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
+           segment: int, segments: int, state: Optional[str] = None) -> Optional[Record]:
     """The query whose rows the segment's wrapper reads, its batch size and,
     optionally, the size of its first batch (batches then double)."""
-    from pgdl.foreign.base import Segment
     table = _table(tabledef)
-    found = table.fdw.source(_quals(quals), list(columns), segment=Segment(segment, segments),
+    found = cast(ReadsSource, table.fdw).source(_quals(quals), list(columns), segment=Segment(segment, segments),
                              **table.state_kwargs(state))
     if found is None:
         return None
@@ -257,7 +261,7 @@ def source(tabledef, quals, columns, segment, segments, state=None):
                           first_batch=first_batch)
 
 
-def _describe(exc):
+def _describe(exc: BaseException) -> Record:
     """An exception as the fields of a PostgreSQL error."""
     if isinstance(exc, PgdlError):
         return records.record(records.ERROR_FIELDS, message=exc.message, detail=exc.detail,
@@ -273,19 +277,19 @@ def _describe(exc):
                           context="".join(traceback.format_exception(exc)).rstrip())
 
 
-def take_error():
+def take_error() -> Optional[Record]:
     """The error that ended the last scan generator (once), or None."""
     global _pending_error
     error, _pending_error = _pending_error, None
     return error
 
 
-def _rows(datums):
+def _rows(datums: Sequence[Datum]) -> dict[str, Any]:
     """Source rows from C: one datum per column holding the column's values."""
     return {datum["name"]: _value(datum) or [] for datum in datums}
 
 
-def _scanning(generate):
+def _scanning(generate: Callable[[], Iterator[T]]) -> Iterator[T]:
     """Runs a scan generator (generate() makes it).  Errors end it quietly;
     C raises them (take_error).  The interrupt guard spans the whole scan:
     between rows PostgreSQL holds the GIL, so the watcher can only fire while
@@ -301,23 +305,26 @@ def _scanning(generate):
         _pending_error = _describe(exc)
 
 
-def _scan_call(tabledef, quals, columns, segment, segments, state, rows):
+def _scan_call(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
+               segment: int, segments: int, state: Optional[str],
+               rows: Optional[Sequence[Datum]]) -> tuple[_Table, list[Any], list[str], dict[str, Any]]:
     """The table, and the arguments of its execute() for one segment (or one
     batch of the segment's source rows)."""
-    from pgdl.foreign.base import Segment
     table = _table(tabledef)
     kwargs = table.state_kwargs(state)
-    if table.segmented:
+    if table.has.segmented:
         kwargs["segment"] = Segment(segment, segments)
     if rows is not None:
         kwargs["rows"] = _rows(rows)
     return table, _quals(quals), list(columns), kwargs
 
 
-def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
+def scan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str], segment: int,
+         segments: int, state: Optional[str] = None,
+         rows: Optional[Sequence[Datum]] = None) -> Iterator[Row]:
     """The rows of one segment (or of one batch of its source rows, given as
     `rows`: column name -> values), as tuples in column order."""
-    def generate():
+    def generate() -> Iterator[Row]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
                                                       segments, state, rows)
         to_tuple = table.row
@@ -328,23 +335,26 @@ def scan(tabledef, quals, columns, segment, segments, state=None, rows=None):
     return _scanning(generate)
 
 
-def scan_columns(tabledef, quals, columns, segment, segments, state=None, rows=None):
+def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
+                 segment: int, segments: int, state: Optional[str] = None,
+                 rows: Optional[Sequence[Datum]] = None) -> Iterator[list[Record]]:
     """Like scan, for wrappers that return batches of rows as columns
     (execute_columns yields (rows, {column: values})): each value is one
     batch, a pgdl.datum per column (see fdw/columns.c)."""
-    def generate():
+    def generate() -> Iterator[list[Record]]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
                                                       segments, state, rows)
-        for count, batch in table.fdw.execute_columns(quals_, columns_, **kwargs):
+        for count, batch in cast(Columnar, table.fdw).execute_columns(quals_, columns_, **kwargs):
             yield batches.encode_batch(count, batch, table.types)
     return _scanning(generate)
 
 
 @_boundary
-def explain(tabledef, quals, columns, verbose, state=None, participants=1):
+def explain(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
+            verbose: bool, state: Optional[str] = None, participants: int = 1) -> list[str]:
     table = _table(tabledef)
     kwargs = table.state_kwargs(state)
-    if table.counts_participants:
+    if table.has.counts_participants:
         kwargs["participants"] = participants
     with _sections(table):
         lines = table.fdw.explain(_quals(quals, table), list(columns), verbose=verbose,
@@ -353,7 +363,7 @@ def explain(tabledef, quals, columns, verbose, state=None, participants=1):
 
 
 @_boundary
-def insert(tabledef, values):
+def insert(tabledef: str, values: Sequence[Datum]) -> list[Row]:
     """insert() of the wrapper; the row it returns is what RETURNING shows."""
     table = _table(tabledef)
     row = {datum["name"]: _value(datum) for datum in values}
@@ -363,7 +373,7 @@ def insert(tabledef, values):
 
 
 @_boundary
-def validate(kind, options):
+def validate(kind: str, options: Sequence[str]) -> None:
     from pgdl import foreign
     pairs = dict(zip(options[0::2], options[1::2]))
     with catalog_path():
@@ -376,22 +386,24 @@ def validate(kind, options):
 
 
 @_boundary
-def import_schema(server_name, wrapper, server_options, remote_schema, local_schema,
-                  options, restriction, tables):
-    server_options = dict(zip(server_options[0::2], server_options[1::2]))
-    options = dict(zip(options[0::2], options[1::2]))
-    cls = _wrapper_class(wrapper, server_options, "of server %s" % server_name)
-    restriction_type = {"limit": "limit", "except": "except"}.get(restriction)
-    definitions = cls.import_schema(remote_schema, server_options, options,
+def import_schema(server_name: str, wrapper: str, server_options: Sequence[str],
+                  remote_schema: str, local_schema: str, options: Sequence[str],
+                  restriction: Optional[str], tables: Sequence[str]) -> list[str]:
+    server_pairs = dict(zip(server_options[0::2], server_options[1::2]))
+    pairs = dict(zip(options[0::2], options[1::2]))
+    cls: Any = _wrapper_class(wrapper, server_pairs, "of server %s" % server_name)
+    restriction_type = {"limit": "limit", "except": "except"}.get(restriction or "")
+    definitions = cls.import_schema(remote_schema, server_pairs, pairs,
                                     restriction_type, list(tables)) or []
     return [definition.to_statement(local_schema, server_name) for definition in definitions]
 
 
-def _forward(module, function, sql_name, required=()):
+def _forward(module: str, function: str, sql_name: str,
+             required: Sequence[tuple[int, str]] = ()) -> Callable[..., Any]:
     """A dispatcher entry for SQL function pgdl.<sql_name>: calls
     module.function (imported on first use) with the catalog search path,
     after checking that the arguments at positions `required` are not NULL."""
-    def call(*args):
+    def call(*args: Any) -> Any:
         for position, name in required:
             if args[position] is None:
                 raise PgdlError("pgdl.%s needs %s, not NULL" % (sql_name, name),
@@ -423,7 +435,7 @@ segment_task = _forward("pgdl.distributed.worker", "task", "segment_task",
 
 
 @_boundary
-def check_architecture(row):
+def check_architecture(row: dict[str, Any]) -> str:
     """Validates a pgdl.architectures row and fills in what the model says."""
     from pgdl.engine.architecture import check
     with catalog_path():

@@ -7,6 +7,12 @@ pg_attribute.  PL/Python reads and forms records by field name, so Python
 builds them as dicts with these names.
 """
 
+from typing import Any, Mapping
+
+# A record as PL/Python hands it over (a pgdl.datum row) and as Python forms one.
+Datum = Mapping[str, Any]
+Record = dict[str, Any]
+
 # pgdl.datum: a qual or column value on its way to Python (fdw/values.c), or
 # a column of a batch on its way back (fdw/columns.c), in the slot of its
 # natural Python type.  C reads and forms it by position (PgdlDatumField).
@@ -25,7 +31,7 @@ SOURCE_FIELDS = ("sql", "batch_size", "first_batch")
 ERROR_FIELDS = ("message", "detail", "hint", "sqlstate", "context")
 
 
-def record(fields, **values):
+def record(fields: tuple[str, ...], **values: Any) -> Record:
     """A record of these fields as PL/Python forms it: every field named."""
     unknown = set(values) - set(fields)
     if unknown:

@@ -7,12 +7,13 @@ go to the `logging` module and SQL is unavailable.
 
 import ctypes
 import logging
+from typing import Any
 
 from pgdl.errors import PgdlError
 
 NOTICE = 25  # between logging.INFO and logging.WARNING, as in PostgreSQL
 
-plpy = None
+plpy: Any = None   # PL/Python's module, attached by the dispatcher
 _log = logging.getLogger("pgdl")
 
 

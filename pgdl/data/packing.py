@@ -6,6 +6,7 @@ server; pgdl.data.preprocess reads and writes the tables.
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -45,9 +46,9 @@ class Normalization:
     """value * scale + offset, per feature."""
 
     kind: str                 # "none", "constant" or "standard"
-    constant: float = None
-    mean: np.ndarray = None
-    std: np.ndarray = None
+    constant: Optional[float] = None
+    mean: Optional[np.ndarray] = None
+    std: Optional[np.ndarray] = None
 
     @property
     def scale(self):

@@ -18,10 +18,13 @@ statement_timeout or terminate request sets RunOptions.terminate
 (pgdl.interrupts), so scoring ends within a fraction of a second.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -35,6 +38,10 @@ CACHE_SIZE = 8
 CACHE_BYTES = 1 << 30       # of ONNX bytes behind the cached sessions
 INTEGER_TYPES = {"smallint", "integer", "bigint", "int2", "int4", "int8"}
 
+# A cached scorer's key: owner, model, version, created, threads.
+CacheKey = tuple[str, str, int, str, Optional[int]]
+Provider = Union[str, tuple[str, dict[str, Any]]]
+
 
 @dataclass
 class Model:
@@ -45,34 +52,35 @@ class Model:
     owner: str
     created: str
     task: str
-    class_values: list
-    class_type: str
-    feature_shape: list
-    normalization: str
-    normalizing_const: float = None
-    feature_mean: list = None
-    feature_std: list = None
+    class_values: Optional[list[Any]]
+    class_type: Optional[str]
+    feature_shape: list[int]
+    normalization: Optional[str]
+    normalizing_const: Optional[float] = None
+    feature_mean: Optional[list[float]] = None
+    feature_std: Optional[list[float]] = None
     apply_softmax: bool = False
 
     @classmethod
-    def from_row(cls, row):
-        return cls(**{name: row.get(name) for name in cls.__dataclass_fields__})
+    def from_row(cls, row: Mapping[str, Any]) -> Model:
+        fields: dict[str, Any] = {name: row.get(name) for name in cls.__dataclass_fields__}
+        return cls(**fields)
 
     @property
-    def key(self):
+    def key(self) -> tuple[str, str, int, str]:
         return (self.owner, self.model, self.version, str(self.created))
 
     @property
-    def size(self):
+    def size(self) -> int:
         return int(np.prod(self.feature_shape))
 
-    def scaling(self):
+    def scaling(self) -> Normalization:
         return Normalization(
             self.normalization or "none", self.normalizing_const,
             None if self.feature_mean is None else np.asarray(self.feature_mean, np.float32),
             None if self.feature_std is None else np.asarray(self.feature_std, np.float32))
 
-    def typed_classes(self):
+    def typed_classes(self) -> Optional[list[Any]]:
         """Class values as Python values of the class column's type."""
         if self.class_values is None:
             return None
@@ -81,7 +89,7 @@ class Model:
         return list(self.class_values)
 
 
-def providers(segment=0):
+def providers(segment: int = 0) -> list[Provider]:
     """ONNX Runtime execution providers: CUDA (GPU segment mod G) when the
     installed onnxruntime has it and a GPU is there, then CPU."""
     import onnxruntime
@@ -92,24 +100,24 @@ def providers(segment=0):
     return ["CPUExecutionProvider"]
 
 
-def provider_names(segment=0):
+def provider_names(segment: int = 0) -> list[str]:
     return [p[0] if isinstance(p, tuple) else p for p in providers(segment)]
 
 
-_arena_limit = None
+_arena_limit: Optional[int] = None
 
 
-def memory_limit():
+def memory_limit() -> Optional[int]:
     """pgdl.onnx_memory_limit in bytes inside a backend, else None."""
     try:
         function = ctypes.CDLL(None).pgdl_onnx_memory_bytes
     except (OSError, AttributeError):
         return None
     function.restype = ctypes.c_int64
-    return function()
+    return int(function())
 
 
-def _limit_memory(options):
+def _limit_memory(options: Any) -> None:
     """Sessions of this process allocate from one arena of at most
     pgdl.onnx_memory_limit bytes (read once), so a model that asks for
     more fails instead of exhausting the server's memory."""
@@ -127,17 +135,17 @@ def _limit_memory(options):
         options.add_session_config_entry("session.use_env_allocators", "1")
 
 
-def _too_big(exc):
+def _too_big(exc: BaseException) -> Optional[PgdlError]:
     """The PgdlError for a run that asked the arena for more than it holds."""
     if "is smaller than requested bytes" not in str(exc):
         return None
     return PgdlError("the ONNX model needs more memory than pgdl.onnx_memory_limit (%d MB) "
-                     "allows" % (_arena_limit // (1024 * 1024)),
+                     "allows" % ((_arena_limit or 0) // (1024 * 1024)),
                      hint="A superuser may raise pgdl.onnx_memory_limit; fewer rows per batch "
                           "(option batch_size) need less.", sqlstate="53200")
 
 
-def session(data, threads=None, segment=0):
+def session(data: bytes, threads: Optional[int] = None, segment: int = 0) -> Any:
     """An ONNX Runtime session on the model's bytes; PgdlError if they do not
     load, or if they refer to anything outside themselves."""
     import onnxruntime
@@ -162,7 +170,8 @@ def session(data, threads=None, segment=0):
 class Scorer:
     """A model version ready to score: its session and its packing."""
 
-    def __init__(self, model, data, threads=None, segment=0):
+    def __init__(self, model: Model, data: bytes, threads: Optional[int] = None,
+                 segment: int = 0) -> None:
         self.model = model
         self.bytes = len(data)
         self.session = session(data, threads, segment)
@@ -176,11 +185,11 @@ class Scorer:
         scaling = model.scaling()
         self.scale, self.offset = scaling.scale, scaling.offset
 
-    def pack(self, rows, kind):
+    def pack(self, rows: Sequence[Any], kind: str) -> np.ndarray:
         """Raw feature rows (bytes) as float32 (len(rows), size); PackError names a bad row."""
         return kernels.pack_rows(rows, kind, self.model.size, self.scale, self.offset)
 
-    def run(self, x):
+    def run(self, x: np.ndarray) -> np.ndarray:
         """Packed rows -> outputs (rows, outputs), float32."""
         x = x.reshape([len(x)] + list(self.model.feature_shape))
         step = self.fixed_batch or len(x) or 1
@@ -192,7 +201,7 @@ class Scorer:
             out /= out.sum(axis=1, keepdims=True)
         return out
 
-    def _run(self, x):
+    def _run(self, x: np.ndarray) -> np.ndarray:
         import onnxruntime
         options = onnxruntime.RunOptions()
         options.log_severity_level = 3
@@ -204,22 +213,22 @@ class Scorer:
             raise _too_big(exc) or exc
 
 
-_cache = OrderedDict()
+_cache: OrderedDict[CacheKey, Scorer] = OrderedDict()
 
 
-def default_threads(segments):
+def default_threads(segments: int) -> int:
     """ONNX Runtime threads per segment, so that segments share the CPUs."""
     return max(1, (os.cpu_count() or 1) // max(segments, 1))
 
 
-def cached(key):
+def cached(key: CacheKey) -> Optional[Scorer]:
     scorer = _cache.get(key)
     if scorer is not None:
         _cache.move_to_end(key)
     return scorer
 
 
-def remember(key, scorer):
+def remember(key: CacheKey, scorer: Scorer) -> Scorer:
     _cache[key] = scorer
     while len(_cache) > 1 and (len(_cache) > CACHE_SIZE or
                                sum(s.bytes for s in _cache.values()) > CACHE_BYTES):
@@ -227,13 +236,13 @@ def remember(key, scorer):
     return scorer
 
 
-def forget(owner, model):
+def forget(owner: str, model: str) -> None:
     """Drops the sessions of a model (after its versions were dropped)."""
     for key in [k for k in _cache if k[:2] == (owner, model)]:
         del _cache[key]
 
 
-def cached_scorer(owner, model, version, threads):
+def cached_scorer(owner: str, model: str, version: int, threads: Optional[int]) -> Optional[Scorer]:
     """This process's scorer of the model version with that many threads, or None."""
     for key, scorer in reversed(_cache.items()):
         if key[:3] == (owner, model, version) and key[4] == threads:
@@ -241,7 +250,7 @@ def cached_scorer(owner, model, version, threads):
     return None
 
 
-def cached_versions(owner, model, threads):
+def cached_versions(owner: str, model: str, threads: Optional[int]) -> list[tuple[int, str]]:
     """(version, created) of the model's versions this process has sessions
     for, with that many threads."""
     return sorted((key[2], key[3]) for key in _cache

@@ -1,16 +1,8 @@
-"""What pgdl's own wrapper classes share: typed options and segments."""
-
-from collections import namedtuple
+"""What pgdl's own wrapper classes share: typed options and plan-time
+parameters.  Segments are pgdl.multicorn.extensions.Segment."""
 
 from pgdl.errors import invalid_option
 from pgdl.multicorn import ForeignDataWrapper
-
-Segment = namedtuple("Segment", ["index", "count"])
-Segment.__doc__ = """Which share of the rows a scan produces: segment `index` of `count`.
-
-On one PostgreSQL node the participants of a parallel scan are the
-segments; on Greenplum/Cloudberry the segment index and count of the
-segment process are."""
 
 
 class Parameter:

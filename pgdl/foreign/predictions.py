@@ -40,7 +40,8 @@ from pgdl.distributed.layout import distribution, distribution_column, shards as
 from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.foreign import deparse
-from pgdl.foreign.base import Parameter, PgdlWrapper, Segment, positive_int
+from pgdl.foreign.base import Parameter, PgdlWrapper, positive_int
+from pgdl.multicorn.extensions import Segment
 from pgdl.foreign.buffers import required_table
 from pgdl.sql import ident, literal
 

@@ -11,7 +11,8 @@ and starting weights from segment 0 through the exchange, and trains
 """
 
 from pgdl.engine import segment as segment_training
-from pgdl.foreign.base import PgdlWrapper, Segment
+from pgdl.foreign.base import PgdlWrapper
+from pgdl.multicorn.extensions import Segment
 from pgdl.errors import PgdlError
 
 

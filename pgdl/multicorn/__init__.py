@@ -18,3 +18,5 @@ except ImportError:
     REAL_MULTICORN = False
 
 from pgdl.multicorn.utils import log_to_postgres  # noqa: F401,E402
+# pgdl's additions, declared in pgdl.multicorn.extensions
+from pgdl.multicorn.extensions import Segment  # noqa: F401,E402

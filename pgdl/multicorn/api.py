@@ -6,7 +6,10 @@ same names, constructor arguments and behaviour, so such a class runs on
 pgdl_fdw unchanged.
 """
 
+from __future__ import annotations
+
 from collections import OrderedDict, namedtuple
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from pgdl.sql import ident, literal
 
@@ -15,6 +18,9 @@ ALL = object()
 UNBOUND = object()
 
 SortKey = namedtuple("SortKey", ["attname", "attnum", "is_reversed", "nulls_first", "collate"])
+
+# An operator: "=", or (op, True) for op ANY(array), (op, False) for op ALL(array).
+Operator = Union[str, tuple[str, bool]]
 
 
 class Qual:
@@ -25,74 +31,77 @@ class Qual:
     `column IS NULL` is `(column, '=', None)`; IS NOT NULL uses `'<>'`.
     """
 
-    def __init__(self, field_name, operator, value):
+    def __init__(self, field_name: str, operator: Operator, value: Any) -> None:
         self.field_name = field_name
         self.operator = operator
         self.value = value
 
     @property
-    def is_list_operator(self):
+    def is_list_operator(self) -> bool:
         return isinstance(self.operator, tuple)
 
     @property
-    def list_any_or_all(self):
-        if not self.is_list_operator:
+    def list_any_or_all(self) -> Optional[object]:
+        if not isinstance(self.operator, tuple):
             return None
         return ANY if self.operator[1] else ALL
 
     @property
-    def operator_name(self):
-        return self.operator[0] if self.is_list_operator else self.operator
+    def operator_name(self) -> str:
+        return self.operator[0] if isinstance(self.operator, tuple) else self.operator
 
-    def __repr__(self):
-        if self.is_list_operator:
+    def __repr__(self) -> str:
+        if isinstance(self.operator, tuple):
             kind = "ANY" if self.operator[1] else "ALL"
             return "%s %s %s(%r)" % (self.field_name, self.operator[0], kind, self.value)
         return "%s %s %r" % (self.field_name, self.operator, self.value)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Qual):
             return NotImplemented
         return (self.field_name, self.operator, self.value) == (
             other.field_name, other.operator, other.value)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.field_name, self.operator, repr(self.value)))
 
 
 class ColumnDefinition:
     """A column of a foreign table, as the wrapper sees it."""
 
-    def __init__(self, column_name, type_oid=0, typmod=0, type_name="",
-                 base_type_name="", options=None):
+    def __init__(self, column_name: str, type_oid: int = 0, typmod: int = 0,
+                 type_name: str = "", base_type_name: str = "",
+                 options: Optional[Mapping[str, str]] = None) -> None:
         self.column_name = column_name
         self.type_oid = type_oid
         self.typmod = typmod
         self.type_name = type_name
         self.base_type_name = base_type_name
-        self.options = options or {}
+        self.options = dict(options or {})
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "%s(%s, %i, %s)" % (type(self).__name__, self.column_name,
                                    self.type_oid, self.type_name)
 
-    def to_statement(self):
+    def to_statement(self) -> str:
         return "%s %s" % (ident(self.column_name), self.type_name)
 
 
 class TableDefinition:
     """A foreign table that import_schema() asks PostgreSQL to create."""
 
-    def __init__(self, table_name, schema=None, columns=None, options=None):
+    def __init__(self, table_name: str, schema: Optional[str] = None,
+                 columns: Optional[list[ColumnDefinition]] = None,
+                 options: Optional[Mapping[str, str]] = None) -> None:
         self.table_name = table_name
         self.schema = schema
         self.columns = columns or []
-        self.options = options or {}
+        self.options = dict(options or {})
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "%s(%s)" % (type(self).__name__, self.table_name)
 
-    def to_statement(self, schema_name, server_name):
+    def to_statement(self, schema_name: str, server_name: str) -> str:
         columns = ",\n  ".join(column.to_statement() for column in self.columns)
         statement = "CREATE FOREIGN TABLE %s.%s (\n  %s\n) SERVER %s" % (
             ident(schema_name), ident(self.table_name), columns,
@@ -112,72 +121,80 @@ class ForeignDataWrapper:
     win), `fdw_columns` maps column names to ColumnDefinition.
     """
 
-    def __init__(self, fdw_options, fdw_columns):
+    def __init__(self, fdw_options: dict[str, str],
+                 fdw_columns: Mapping[str, ColumnDefinition]) -> None:
         pass
 
-    def get_rel_size(self, quals, columns):
+    def get_rel_size(self, quals: Sequence[Qual], columns: Sequence[str]) -> tuple[float, int]:
         """(rows, average row width in bytes) the planner should expect."""
         return 100000000, len(columns) * 100
 
-    def get_path_keys(self):
+    def get_path_keys(self) -> list[tuple[Union[str, Sequence[str]], float]]:
+        """[(columns, rows)]: columns the wrapper looks rows up by, and the
+        rows one lookup returns."""
         return []
 
-    def can_sort(self, sortkeys):
+    def can_sort(self, sortkeys: Sequence[Any]) -> list[Any]:
         return []
 
-    def can_limit(self, limit, offset):
+    def can_limit(self, limit: Optional[int], offset: Optional[int]) -> bool:
         return False
 
-    def explain(self, quals, columns, sortkeys=None, verbose=False):
+    def explain(self, quals: Sequence[Qual], columns: Sequence[str],
+                sortkeys: Optional[Sequence[Any]] = None, verbose: bool = False) -> Iterable[str]:
         """Lines that EXPLAIN shows for a scan of this table."""
         return []
 
-    def execute(self, quals, columns, sortkeys=None, limit=None, offset=None):
+    def execute(self, quals: Sequence[Qual], columns: Sequence[str],
+                sortkeys: Optional[Sequence[Any]] = None, limit: Optional[int] = None,
+                offset: Optional[int] = None) -> Optional[Iterable[Any]]:
         """The rows of the table: dicts keyed by column name, or sequences."""
         raise NotImplementedError("this foreign data wrapper does not implement execute()")
 
     @property
-    def rowid_column(self):
+    def rowid_column(self) -> str:
         raise NotImplementedError("this foreign data wrapper does not define a rowid column")
 
-    def insert(self, values):
+    def insert(self, values: dict[str, Any]) -> Optional[Mapping[str, Any]]:
         raise NotImplementedError("this foreign data wrapper does not support INSERT")
 
-    def update(self, oldvalues, newvalues):
+    def update(self, oldvalues: Any, newvalues: dict[str, Any]) -> Optional[Mapping[str, Any]]:
         raise NotImplementedError("this foreign data wrapper does not support UPDATE")
 
-    def delete(self, oldvalues):
+    def delete(self, oldvalues: Any) -> None:
         raise NotImplementedError("this foreign data wrapper does not support DELETE")
 
-    def begin(self, serializable):
+    def begin(self, serializable: bool) -> None:
         pass
 
-    def pre_commit(self):
+    def pre_commit(self) -> None:
         pass
 
-    def commit(self):
+    def commit(self) -> None:
         pass
 
-    def rollback(self):
+    def rollback(self) -> None:
         pass
 
-    def sub_begin(self, level):
+    def sub_begin(self, level: int) -> None:
         pass
 
-    def sub_commit(self, level):
+    def sub_commit(self, level: int) -> None:
         pass
 
-    def sub_rollback(self, level):
+    def sub_rollback(self, level: int) -> None:
         pass
 
-    def end_scan(self):
+    def end_scan(self) -> None:
         pass
 
-    def end_modify(self):
+    def end_modify(self) -> None:
         pass
 
     @classmethod
-    def import_schema(cls, schema, srv_options, options, restriction_type, restricts):
+    def import_schema(cls, schema: str, srv_options: dict[str, str], options: dict[str, str],
+                      restriction_type: Optional[str],
+                      restricts: list[str]) -> list[TableDefinition]:
         """TableDefinitions for IMPORT FOREIGN SCHEMA."""
         raise NotImplementedError("this foreign data wrapper does not support IMPORT FOREIGN SCHEMA")
 

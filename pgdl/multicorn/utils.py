@@ -6,11 +6,13 @@ PostgreSQL ERROR with the message, detail and hint.
 """
 
 from logging import CRITICAL, DEBUG, ERROR, INFO, WARNING
+from typing import Optional
 
 from pgdl import server
 
 
-def log_to_postgres(message, level=INFO, hint=None, detail=None):
+def log_to_postgres(message: str, level: int = INFO, hint: Optional[str] = None,
+                    detail: Optional[str] = None) -> None:
     server.report(level, message, hint=hint, detail=detail)
 
 

@@ -35,3 +35,40 @@ def test_base_class_defaults():
     fdw = api.ForeignDataWrapper({}, {})
     assert fdw.get_rel_size([], ["a", "b"]) == (100000000, 200)
     assert fdw.explain([], []) == []
+
+
+# pgdl's extensions (pgdl.multicorn.extensions): what the dispatcher finds on a class
+
+def test_a_plain_multicorn_class_uses_no_extension():
+    from pgdl.multicorn.extensions import Capabilities, capabilities
+
+    class Plain(api.ForeignDataWrapper):
+        def execute(self, quals, columns):
+            return []
+
+    found = capabilities(Plain)
+    assert found == Capabilities(keyed=True)        # get_path_keys() is multicorn2's
+    assert not found.segmented and not found.parallel_safe
+
+
+def test_pgdls_own_kinds_declare_what_they_use():
+    from pgdl.foreign.predictions import Predictions
+    from pgdl.foreign.series import Series
+    from pgdl.foreign.training import TrainingSegments
+    from pgdl.multicorn import extensions as ext
+
+    predictions = ext.capabilities(Predictions)
+    assert (predictions.segmented, predictions.has_source, predictions.planned,
+            predictions.columnar, predictions.counts_participants) == (True,) * 5
+    assert predictions.participant_cost == Predictions.participant_cost > 0
+    assert not predictions.lockstep
+    assert issubclass(Predictions, ext.ReadsSource) and issubclass(Predictions, ext.Columnar)
+    assert issubclass(TrainingSegments, ext.Lockstep) and ext.capabilities(TrainingSegments).lockstep
+    assert ext.capabilities(Series).segmented and not ext.capabilities(Series).has_source
+    assert isinstance(Predictions.__new__(Predictions), ext.CostsParticipants)
+
+
+def test_a_segment_reads_as_multicorn_style_wrappers_expect():
+    from pgdl.multicorn import Segment
+    segment = Segment(1, 4)
+    assert (segment.index, segment.count) == (1, 4) and segment == (1, 4)

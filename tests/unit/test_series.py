@@ -3,7 +3,7 @@
 import pytest
 
 from pgdl.errors import PgdlError
-from pgdl.foreign.base import Segment
+from pgdl.multicorn.extensions import Segment
 from pgdl.foreign.series import Series
 from pgdl.multicorn.api import Qual
 
