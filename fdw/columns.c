@@ -12,6 +12,13 @@
  *			byte per row, 1 where the value is NULL
  *	text	ta holds each value in the column type's text form (NULL elements
  *			are NULLs)
+ *	coded	op "dict": ta holds the distinct values in text form, ya one
+ *			buffer of int32 codes, one per row, -1 for NULL; each distinct
+ *			value is read once (a class column)
+ *	arrays	op "float8[]": ya holds rows x i float8 values (and optionally a
+ *			NULL mask) for a float8[] or real[] column; op "dict[]": ta holds
+ *			the distinct elements, ya rows x i int32 codes, for an array
+ *			column of their type (probabilities, top classes)
  *
  * A datum without a name gives the batch's row count (in i), so that a
  * batch of no columns still has its rows.  A column the batch leaves out is
@@ -134,7 +141,9 @@ decode_text(PgdlBatch *batch, int column, Form_pg_attribute att, ArrayType *text
 	Oid			input;
 	Oid			ioparam;
 	FmgrInfo	flinfo;
-	bool		is_text = att->atttypid == TEXTOID || att->atttypid == VARCHAROID;
+	/* text as it is; varchar(n) through its input function, which checks n */
+	bool		is_text = att->atttypid == TEXTOID ||
+		(att->atttypid == VARCHAROID && att->atttypmod < 0);
 
 	deconstruct_array(texts, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	set_count(batch, n, NameStr(att->attname));
@@ -148,6 +157,184 @@ decode_text(PgdlBatch *batch, int column, Form_pg_attribute att, ArrayType *text
 		if (!nulls[row])
 			elems[row] = InputFunctionCall(&flinfo, TextDatumGetCString(elems[row]), ioparam,
 										   att->atttypmod);
+}
+
+/*
+ * The bytea parts of a binary column of row_bytes bytes per row: its data,
+ * and its NULL mask or NULL; *count: its rows.
+ */
+static const char *
+binary_parts(ArrayType *parts, const char *column, Size row_bytes, int *count,
+			 const char **mask)
+{
+	Size		bytes;
+	const char *data;
+
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(parts, BYTEAOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n < 1 || nulls[0])
+		elog(ERROR, "binary column \"%s\" of a batch has no values", column);
+	bytes = VARSIZE_ANY_EXHDR(DatumGetPointer(elems[0]));
+	data = VARDATA_ANY(DatumGetPointer(elems[0]));
+	if (bytes % row_bytes != 0 || bytes / row_bytes > MaxAllocSize / sizeof(Datum))
+		elog(ERROR, "binary column \"%s\" of a batch has %zu bytes, not rows of %zu",
+			 column, bytes, row_bytes);
+	*count = (int) (bytes / row_bytes);
+	*mask = NULL;
+	if (n > 1 && !nulls[1])
+	{
+		if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[1])) != (Size) *count)
+			elog(ERROR, "the NULL mask of column \"%s\" does not fit its values", column);
+		*mask = VARDATA_ANY(DatumGetPointer(elems[1]));
+	}
+	return data;
+}
+
+static int
+batch_width(int64 width, const char *column)
+{
+	if (width < 1 || width > MaxAllocSize / sizeof(Datum))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("column \"%s\" of a batch has arrays of " INT64_FORMAT " values",
+						column, width)));
+	return (int) width;
+}
+
+/* float8[] or real[] values of `width` elements per row. */
+static void
+decode_float_arrays(PgdlBatch *batch, int column, Form_pg_attribute att, ArrayType *parts,
+					int64 width_value)
+{
+	const char *name = NameStr(att->attname);
+	int			width = batch_width(width_value, name);
+	Oid			element = get_element_type(att->atttypid);
+	int			count;
+	const char *mask;
+	const char *data = binary_parts(parts, name, (Size) width * 8, &count, &mask);
+	Datum	   *elems = palloc(sizeof(Datum) * width);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	if (element != FLOAT8OID && element != FLOAT4OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("column \"%s\" of type %s cannot take float8[] values", name,
+						format_type_be(att->atttypid))));
+	get_typlenbyvalalign(element, &typlen, &typbyval, &typalign);
+	set_count(batch, count, name);
+	batch->values[column] = palloc(sizeof(Datum) * Max(count, 1));
+	batch->nulls[column] = palloc(sizeof(bool) * Max(count, 1));
+	for (int row = 0; row < count; row++)
+	{
+		batch->nulls[column][row] = mask && mask[row];
+		if (batch->nulls[column][row])
+			continue;
+		for (int i = 0; i < width; i++)
+		{
+			float8		value;
+
+			memcpy(&value, data + ((Size) row * width + i) * 8, 8);
+			elems[i] = element == FLOAT8OID ? Float8GetDatum(value) :
+				Float4GetDatum((float4) value);
+		}
+		batch->values[column][row] = PointerGetDatum(
+			construct_array(elems, width, element, typlen, typbyval, typalign));
+	}
+}
+
+/* The distinct values of a coded column, read with type typid's input function. */
+static Datum *
+dictionary(ArrayType *texts, Oid typid, int32 typmod, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	Oid			input;
+	Oid			ioparam;
+	FmgrInfo	flinfo;
+
+	deconstruct_array(texts, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	getTypeInputInfo(typid, &input, &ioparam);
+	fmgr_info(input, &flinfo);
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			elog(ERROR, "a coded column of a batch has a NULL value in its dictionary");
+		elems[i] = InputFunctionCall(&flinfo, TextDatumGetCString(elems[i]), ioparam, typmod);
+	}
+	return elems;
+}
+
+static Datum
+coded_value(Datum *values, int n, const char *codes, Size at, const char *column, bool *isnull)
+{
+	int32		code;
+
+	memcpy(&code, codes + at * 4, 4);
+	*isnull = code < 0;
+	if (code >= n)
+		elog(ERROR, "column \"%s\" of a batch has code %d, past its %d values", column, code, n);
+	return *isnull ? (Datum) 0 : values[code];
+}
+
+/*
+ * A coded column: one value per row (width 0), or an array of `width`
+ * values per row for an array column.
+ */
+static void
+decode_coded(PgdlBatch *batch, int column, Form_pg_attribute att, ArrayType *texts,
+			 ArrayType *parts, int64 width_value)
+{
+	const char *name = NameStr(att->attname);
+	bool		arrays = width_value > 0;
+	int			width = arrays ? batch_width(width_value, name) : 1;
+	Oid			element = arrays ? get_element_type(att->atttypid) : att->atttypid;
+	int			count;
+	const char *mask;
+	const char *codes = binary_parts(parts, name, (Size) width * 4, &count, &mask);
+	int			n;
+	Datum	   *values;
+	Datum	   *elems = palloc(sizeof(Datum) * width);
+	bool	   *elem_nulls = palloc(sizeof(bool) * width);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	if (!OidIsValid(element))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
+				 errmsg("column \"%s\" of type %s cannot take arrays", name,
+						format_type_be(att->atttypid))));
+	values = dictionary(texts, element, arrays ? -1 : att->atttypmod, &n);
+	set_count(batch, count, name);
+	batch->values[column] = palloc(sizeof(Datum) * Max(count, 1));
+	batch->nulls[column] = palloc(sizeof(bool) * Max(count, 1));
+	get_typlenbyvalalign(element, &typlen, &typbyval, &typalign);
+	for (int row = 0; row < count; row++)
+	{
+		int			dims[1] = {width};
+		int			lbs[1] = {1};
+
+		batch->nulls[column][row] = mask && mask[row];
+		if (batch->nulls[column][row])
+			continue;
+		if (!arrays)
+		{
+			batch->values[column][row] = coded_value(values, n, codes, row, name,
+													 &batch->nulls[column][row]);
+			continue;
+		}
+		for (int i = 0; i < width; i++)
+			elems[i] = coded_value(values, n, codes, (Size) row * width + i, name,
+								   &elem_nulls[i]);
+		batch->values[column][row] = PointerGetDatum(
+			construct_md_array(elems, elem_nulls, 1, dims, lbs, element, typlen, typbyval,
+							   typalign));
+	}
 }
 
 /*
@@ -206,11 +393,33 @@ pgdl_batch_decode(PgdlBatch *batch, TupleDesc tupdesc, Datum columns)
 		if (!isnull)
 		{
 			Datum		format = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_OP), &isnull);
+			char	   *form;
+			Datum		width;
+			bool		no_width;
+			Datum		texts;
+			bool		no_texts;
 
 			if (isnull)
 				elog(ERROR, "binary column \"%s\" of a batch has no format", name);
-			decode_binary(batch, column, TupleDescAttr(tupdesc, column),
-						  TextDatumGetCString(format), DatumGetArrayTypeP(field));
+			form = TextDatumGetCString(format);
+			width = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_I), &no_width);
+			texts = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_TA), &no_texts);
+			if (strcmp(form, "float8[]") == 0)
+				decode_float_arrays(batch, column, TupleDescAttr(tupdesc, column),
+									DatumGetArrayTypeP(field),
+									no_width ? 0 : DatumGetInt64(width));
+			else if (strcmp(form, "dict") == 0 || strcmp(form, "dict[]") == 0)
+			{
+				if (no_texts)
+					elog(ERROR, "coded column \"%s\" of a batch has no values", name);
+				decode_coded(batch, column, TupleDescAttr(tupdesc, column),
+							 DatumGetArrayTypeP(texts), DatumGetArrayTypeP(field),
+							 strcmp(form, "dict[]") == 0 ? (no_width ? 0 : DatumGetInt64(width))
+							 : 0);
+			}
+			else
+				decode_binary(batch, column, TupleDescAttr(tupdesc, column), form,
+							  DatumGetArrayTypeP(field));
 			continue;
 		}
 		field = GetAttributeByNum(td, DATUM_ATTNUM(DATUM_TA), &isnull);

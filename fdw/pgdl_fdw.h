@@ -78,6 +78,7 @@ extern bool pgdl_call_next(PgdlCall *call, TupleTableSlot *slot);
 extern bool pgdl_call_next_value(PgdlCall *call, Datum *value, bool *isnull);
 extern void pgdl_call_end(PgdlCall *call);
 extern Oid	pgdl_datum_array_type(void);
+extern Datum pgdl_datum_binary(const char *name, const char *form, Datum buffers);
 extern Datum pgdl_datum_row(const char *name, const char *op, const char *quantifier,
 							Oid typid, Datum value, bool isnull);
 extern Datum pgdl_datum_array(List *rows);

@@ -197,6 +197,25 @@ pgdl_datum_row(const char *name, const char *op, const char *quantifier,
 	return HeapTupleGetDatum(tuple);
 }
 
+/* A pgdl.datum of a binary column (source.c): its form in op, its buffers in ya. */
+Datum
+pgdl_datum_binary(const char *name, const char *form, Datum buffers)
+{
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(datum_type(), -1);
+	Datum		values[DATUM_NATTS];
+	bool		nulls[DATUM_NATTS];
+	HeapTuple	tuple;
+
+	memset(nulls, true, sizeof(nulls));
+	values[DATUM_NAME] = CStringGetTextDatum(name);
+	values[DATUM_OP] = CStringGetTextDatum(form);
+	values[DATUM_YA] = buffers;
+	nulls[DATUM_NAME] = nulls[DATUM_OP] = nulls[DATUM_YA] = false;
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	ReleaseTupleDesc(tupdesc);
+	return HeapTupleGetDatum(tuple);
+}
+
 Datum
 pgdl_datum_array(List *rows)
 {

@@ -16,8 +16,13 @@ import sys
 import traceback
 from collections import OrderedDict
 from decimal import Decimal
+from functools import partial
+from itertools import islice
+from operator import is_not, itemgetter
 from types import ModuleType
-from typing import Any, Callable, Iterator, Optional, ParamSpec, Sequence, TypeVar, cast
+from typing import (
+    Any, Callable, Iterable, Iterator, Optional, ParamSpec, Sequence, TypeVar, cast,
+)
 
 from pgdl import batches, exchange, interrupts, records, server
 from pgdl.errors import PgdlError, invalid_option
@@ -110,6 +115,8 @@ class _Table:
         self.own = definition["wrapper"] is None
         # pgdl's extensions to the Multicorn API (pgdl.multicorn.extensions)
         self.has = capabilities(cls)
+        self.batches_rows = self.has.batch_rows and not self.has.columnar and all(
+            column["type_oid"] in batches.ROW_TYPES for column in definition["columns"])
         self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
         # typed Any: what it implements beyond multicorn2 is in self.has
         self.fdw: Any = cls(options, columns)
@@ -231,7 +238,8 @@ def plan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str]
         records.PLAN_FIELDS, rows=float(rows), width=int(width), segments=max(segments, 1),
         parallel_safe=parallel_safe, has_source=has.has_source,
         exchange_bytes=max(exchange_bytes, 0),
-        state=None if state is None else json.dumps(state), columnar=has.columnar,
+        state=None if state is None else json.dumps(state),
+        columnar=has.columnar or table.batches_rows,
         participant_cost=has.participant_cost, path_keys=_path_keys(path_keys))
 
 
@@ -285,8 +293,8 @@ def take_error() -> Optional[Record]:
 
 
 def _rows(datums: Sequence[Datum]) -> dict[str, Any]:
-    """Source rows from C: one datum per column holding the column's values."""
-    return {datum["name"]: _value(datum) or [] for datum in datums}
+    """Source rows from C: one datum per column (batches.decode_column)."""
+    return {datum["name"]: batches.decode_column(datum) for datum in datums}
 
 
 def _scanning(generate: Callable[[], Iterator[T]]) -> Iterator[T]:
@@ -344,9 +352,63 @@ def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Seque
     def generate() -> Iterator[list[Record]]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
                                                       segments, state, rows)
+        if table.batches_rows:
+            yield from _row_batches(table, table.fdw.execute(quals_, columns_, **kwargs),
+                                    columns_)
+            return
         for count, batch in cast(Columnar, table.fdw).execute_columns(quals_, columns_, **kwargs):
             yield batches.encode_batch(count, batch, table.types)
     return _scanning(generate)
+
+
+FIRST_ROWS, MOST_ROWS = 64, 4096
+
+
+def _row_batches(table: _Table, rows: Optional[Iterable[Any]],
+                 columns: Sequence[str]) -> Iterator[list[Record]]:
+    """execute()'s rows, for a class that batches them (BatchesRows): in
+    batches that start small and double, so that a LIMIT reads few.  Only
+    the columns the query reads are sent; C leaves the others NULL.  Each
+    batch is taken apart by C-level iteration (islice, map, zip), never a
+    Python loop per row, unless dicts and sequences come mixed."""
+    wanted = set(columns)
+    names = [name for name in table.columns if name in wanted]
+    positions = [table.columns.index(name) for name in names]
+    width, size = len(table.columns), FIRST_ROWS
+    source = iter(rows or ())
+    while True:
+        chunk = list(islice(source, size))
+        if not chunk:
+            return
+        size = min(size * 2, MOST_ROWS)
+        kinds = set(map(type, chunk))
+        if type(None) in kinds:             # as multicorn2: a None row is no row
+            chunk = list(filter(_NOT_NONE, chunk))
+            kinds.discard(type(None))
+        if not chunk:
+            continue
+        values: dict[str, Any]
+        if kinds == {dict}:
+            try:
+                if len(names) == 1:
+                    values = {names[0]: list(map(itemgetter(names[0]), chunk))}
+                else:
+                    values = dict(zip(names, zip(*map(itemgetter(*names), chunk)))) \
+                        if names else {}
+            except KeyError:                # a dict without some column: NULL there
+                values = {name: [row.get(name) for row in chunk] for name in names}
+        else:
+            if kinds != {tuple}:
+                chunk = [tuple(map(row.get, table.columns)) if type(row) is dict else tuple(row)
+                         for row in chunk]
+            if set(map(len, chunk)) != {width}:
+                table.row(next(row for row in chunk if len(row) != width))  # its error
+            transposed = list(zip(*chunk))
+            values = {name: transposed[position] for name, position in zip(names, positions)}
+        yield batches.encode_batch(len(chunk), values, table.types)
+
+
+_NOT_NONE = partial(is_not, None)
 
 
 @_boundary

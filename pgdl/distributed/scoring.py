@@ -325,12 +325,17 @@ def outputs(plan, model, label, conditions=()):
 
 def encode_columns(columns):
     """({column: description}, bytes) of a batch's columns: numpy arrays as
-    their bytes, any other list as JSON (values JSON cannot hold in their
+    their bytes, coded columns as their codes' bytes and their values in
+    JSON, any other list as JSON (values JSON cannot hold in their
     PostgreSQL text form, which C reads back with the column type's input)."""
-    from pgdl.batches import text
+    from pgdl.batches import Coded, text
     described, parts = [], []
     for name, values in columns.items():
-        if isinstance(values, np.ndarray):
+        if isinstance(values, Coded):
+            data = np.ascontiguousarray(values.codes, "<i4").tobytes()
+            described.append([name, "coded", list(values.codes.shape), len(data),
+                              json.loads(json.dumps(values.values, default=text))])
+        elif isinstance(values, np.ndarray):
             data = np.ascontiguousarray(values).tobytes()
             described.append([name, values.dtype.str, list(values.shape), len(data)])
         else:
@@ -341,13 +346,17 @@ def encode_columns(columns):
 
 
 def decode_columns(described, data):
+    from pgdl.batches import Coded
     columns, at = {}, 0
     data = memoryview(data)
-    for name, form, shape, size in described:
+    for entry in described:
+        name, form, shape, size = entry[:4]
         part = data[at:at + size]
         at += size
         if form == "json":
             columns[name] = json.loads(bytes(part))
+        elif form == "coded":
+            columns[name] = Coded(entry[4], np.frombuffer(part, "<i4").reshape(shape))
         else:
             columns[name] = np.frombuffer(part, dtype=form).reshape(shape)
     return columns

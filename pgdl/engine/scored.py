@@ -9,6 +9,7 @@ segment task on a Citus worker (pgdl.distributed.scoring).
 
 import numpy as np
 
+from pgdl.batches import BytesColumn, Coded
 from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
 
@@ -16,6 +17,11 @@ from pgdl.kernels import PackError
 def pack(scorer, keys, features, plan, on_error):
     """Packed rows, the positions of the rows packed and of those whose
     features cannot be scored (on_error 'null'; 'error' raises)."""
+    if isinstance(features, BytesColumn):     # the whole batch in one buffer (fdw/source.c)
+        try:
+            return scorer.pack_column(features, plan["kind"]), range(len(features)), []
+        except PackError:
+            features = features.tolist()    # row by row: names or skips the bad rows
     bad = []
     good = list(range(len(features)))
     while True:
@@ -71,7 +77,18 @@ class Scored:
             full[position] = value
         return full
 
+    def _spread_codes(self, codes):
+        """Codes of the rows that were scored, -1 (NULL) for the others."""
+        if not self.bad:
+            return codes
+        full = np.full(self.rows, -1, np.int32)
+        full[self.good] = codes
+        return full
+
     def columns(self):
+        """(rows, {column: values}): numbers as numpy arrays, classes coded
+        (batches.Coded) and arrays as 2-D arrays where no row is NULL, so
+        that nothing here works a row at a time."""
         out = self.outputs
         wanted, spread = self.wanted, self._spread
         values = dict(self.fixed)
@@ -79,18 +96,21 @@ class Scored:
             classes = self.model.typed_classes()
             best = out.argmax(axis=1) if len(out) else np.zeros(0, np.int64)
             if "class" in wanted:
-                values["class"] = spread([classes[i] for i in best.tolist()])
+                values["class"] = Coded(classes, self._spread_codes(best.astype(np.int32)))
             if "probability" in wanted:
                 values["probability"] = spread(out[np.arange(len(out)), best])
             if "probabilities" in wanted:
-                values["probabilities"] = spread(out.tolist())
+                values["probabilities"] = out if not self.bad else spread(out.tolist())
             if "top_classes" in wanted or "top_probabilities" in wanted:
                 k = min(self.top_k, out.shape[1])
                 order = np.argsort(-out, axis=1, kind="stable")[:, :k]
-                values["top_classes"] = spread([[classes[i] for i in row]
-                                                for row in order.tolist()])
-                values["top_probabilities"] = spread(
-                    np.take_along_axis(out, order, axis=1).tolist())
+                top = np.take_along_axis(out, order, axis=1)
+                if self.bad:
+                    values["top_classes"] = spread(Coded(classes, order).tolist())
+                    values["top_probabilities"] = spread(top.tolist())
+                else:
+                    values["top_classes"] = Coded(classes, order)
+                    values["top_probabilities"] = top
         elif "value" in wanted:
             values["value"] = spread(out[:, 0])
         return self.rows, {name: column for name, column in values.items() if name in wanted}

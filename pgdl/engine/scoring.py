@@ -189,6 +189,11 @@ class Scorer:
         """Raw feature rows (bytes) as float32 (len(rows), size); PackError names a bad row."""
         return kernels.pack_rows(rows, kind, self.model.size, self.scale, self.offset)
 
+    def pack_column(self, column: Any, kind: str) -> np.ndarray:
+        """pack() for a batch in one buffer (a pgdl.batches.BytesColumn)."""
+        return kernels.pack_buffer(column.data, column.offsets, column.mask, kind,
+                                   self.model.size, self.scale, self.offset)
+
     def run(self, x: np.ndarray) -> np.ndarray:
         """Packed rows -> outputs (rows, outputs), float32."""
         x = x.reshape([len(x)] + list(self.model.feature_shape))

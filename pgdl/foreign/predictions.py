@@ -33,7 +33,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from pgdl import names, server
+from pgdl import batches, names, server
 from pgdl.data.source import Source, feature_expression
 from pgdl.distributed import scoring as distributed_scoring
 from pgdl.distributed.layout import distribution, distribution_column, shards as shards_of
@@ -41,8 +41,8 @@ from pgdl.engine import catalog, scored, scoring
 from pgdl.errors import PgdlError, invalid_option
 from pgdl.foreign import deparse
 from pgdl.foreign.base import Parameter, PgdlWrapper, positive_int
-from pgdl.multicorn.extensions import Segment
 from pgdl.foreign.buffers import required_table
+from pgdl.multicorn.extensions import Segment
 from pgdl.sql import ident, literal
 
 PREDICTED = ("class", "probability", "probabilities", "top_classes", "top_probabilities",
@@ -365,8 +365,9 @@ class Predictions(PgdlWrapper):
             if found:
                 yield found, values
             return
-        parts = rows["part"]
-        first = parts.index(1) if 1 in parts else len(parts)   # model rows come first
+        parts = np.asarray(rows["part"])
+        data = np.flatnonzero(parts == 1)
+        first = int(data[0]) if len(data) else len(parts)     # model rows come first
         plan = self._resolved(quals, plan_state)
         if plan.get("on_workers"):
             yield from self._score_on_workers(rows, first, plan, quals, set(columns))
@@ -596,6 +597,7 @@ class _Window:
         return self.size
 
     def fill(self, key, size, keys, rows, columns):
+        keys = keys.tolist() if isinstance(keys, np.ndarray) else keys
         self.low = key
         self.high = keys[-1] if rows >= size else None
         self.positions = {}
@@ -606,6 +608,5 @@ class _Window:
     def select(self, key):
         """(rows, {column: values}) of the rows of `key` in the window."""
         positions = self.positions.get(key, [])
-        return len(positions), {
-            name: values[positions] if isinstance(values, np.ndarray) else
-            [values[p] for p in positions] for name, values in self.columns.items()}
+        return len(positions), {name: batches.take(values, positions)
+                                for name, values in self.columns.items()}

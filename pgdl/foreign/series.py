@@ -14,6 +14,7 @@ from pgdl.foreign.base import PgdlWrapper, integer, positive_int
 
 class Series(PgdlWrapper):
     OPTIONS = dict(PgdlWrapper.OPTIONS, start=integer, stop=integer, step=positive_int)
+    batch_rows = True       # its rows reach C in batches (pgdl.multicorn.extensions)
 
     def __init__(self, fdw_options, fdw_columns):
         super().__init__(fdw_options, fdw_columns)

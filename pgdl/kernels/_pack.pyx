@@ -153,6 +153,40 @@ cdef Py_ssize_t _pack(const uint8_t **src, const Py_ssize_t *sizes, Py_ssize_t c
     return -1
 
 
+_ELEMENT_TYPES = {"uint8": 0, "int2": 21, "int4": 23, "int8": 20, "float4": 700, "float8": 701}
+
+
+cdef _pack_pointers(const uint8_t **src, Py_ssize_t *sizes, Py_ssize_t count, uint32_t elemtype,
+                    Py_ssize_t n, scale, offset, out):
+    """Packs rows given as pointers and sizes; raises PackError at the first bad one."""
+    result = _check_out(out, count, n)
+    cdef float[:, ::1] dst = result
+    cdef const float[::1] sc = _vector(scale, n)
+    cdef const float[::1] of = _vector(offset, n)
+    cdef Py_ssize_t i, bad = -1
+    cdef int reason = 0
+    if count == 0 or n == 0:
+        if elemtype == 0:
+            for i in range(count):
+                if sizes[i] != n:
+                    bad = i
+                    break
+        else:
+            for i in range(count):
+                reason = _decode_array(src[i], sizes[i], elemtype, n, NULL, NULL, NULL)
+                if reason:
+                    bad = i
+                    break
+    else:
+        with nogil:
+            bad = _pack(src, sizes, count, elemtype, n, &sc[0], &of[0], &dst[0, 0], &reason)
+    if bad >= 0:
+        if elemtype == 0:
+            raise PackError(bad, "holds %d bytes, not %d" % (sizes[bad], n))
+        raise PackError(bad, _REASONS[reason])
+    return result
+
+
 def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None):
     """rows (bytes) -> float32 (len(rows), n): value * scale + offset.
 
@@ -160,16 +194,10 @@ def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None
     type of array_send() rows: "int2", "int4", "int8", "float4", "float8".
     Raises PackError naming the first row that does not fit.
     """
-    cdef uint32_t elemtype = {"uint8": 0, "int2": 21, "int4": 23, "int8": 20,
-                              "float4": 700, "float8": 701}[kind]
-    cdef Py_ssize_t count = len(rows), i, bad
-    result = _check_out(out, count, n)
-    cdef float[:, ::1] dst = result
-    cdef const float[::1] sc = _vector(scale, n)
-    cdef const float[::1] of = _vector(offset, n)
+    cdef uint32_t elemtype = _ELEMENT_TYPES[kind]
+    cdef Py_ssize_t count = len(rows), i
     cdef const uint8_t **src = <const uint8_t **>malloc(max(count, 1) * sizeof(uint8_t *))
     cdef Py_ssize_t *sizes = <Py_ssize_t *>malloc(max(count, 1) * sizeof(Py_ssize_t))
-    cdef int reason = 0
     cdef object row
     try:
         for i in range(count):
@@ -180,30 +208,40 @@ def pack_rows(list rows, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None
                 raise TypeError("Expected rows of bytes. Received: rows[%d] of %s" % (i, type(row)))
             src[i] = <const uint8_t *>(<char *>row)
             sizes[i] = len(<bytes>row)
-        if count == 0 or n == 0:
-            bad = -1
-            if elemtype == 0:
-                for i in range(count):
-                    if sizes[i] != n:
-                        bad = i
-                        break
-            else:
-                for i in range(count):
-                    reason = _decode_array(src[i], sizes[i], elemtype, n, NULL, NULL, NULL)
-                    if reason:
-                        bad = i
-                        break
-        else:
-            with nogil:
-                bad = _pack(src, sizes, count, elemtype, n, &sc[0], &of[0], &dst[0, 0], &reason)
-        if bad >= 0:
-            if elemtype == 0:
-                raise PackError(bad, "holds %d bytes, not %d" % (sizes[bad], n))
-            raise PackError(bad, _REASONS[reason])
+        return _pack_pointers(src, sizes, count, elemtype, n, scale, offset, out)
     finally:
         free(src)
         free(sizes)
-    return result
+
+
+def pack_buffer(data, offsets, mask, str kind, Py_ssize_t n, scale=1.0, offset=0.0, out=None):
+    """pack_rows for rows that arrive as one buffer: row i is
+    data[offsets[i]:offsets[i + 1]] (offsets: int64, one more than rows),
+    NULL where mask (one byte per row, or None) is true."""
+    cdef uint32_t elemtype = _ELEMENT_TYPES[kind]
+    cdef const uint8_t[::1] buffer = memoryview(data).cast("B")
+    cdef const int64_t[::1] at = np.ascontiguousarray(offsets, dtype=np.int64)
+    cdef Py_ssize_t count = at.shape[0] - 1, i
+    if count < 0:
+        raise ValueError("Expected at least one offset.")
+    if mask is not None:
+        nulls = np.flatnonzero(np.asarray(mask, dtype=np.bool_))
+        if len(nulls):
+            raise PackError(int(nulls[0]), "is NULL")
+    for i in range(count):
+        if at[i] < 0 or at[i + 1] < at[i] or at[i + 1] > buffer.shape[0]:
+            raise ValueError("offset %d is outside the buffer of %d bytes" % (i, buffer.shape[0]))
+    cdef const uint8_t *base = &buffer[0] if buffer.shape[0] else NULL
+    cdef const uint8_t **src = <const uint8_t **>malloc(max(count, 1) * sizeof(uint8_t *))
+    cdef Py_ssize_t *sizes = <Py_ssize_t *>malloc(max(count, 1) * sizeof(Py_ssize_t))
+    try:
+        for i in range(count):
+            src[i] = base + at[i]
+            sizes[i] = at[i + 1] - at[i]
+        return _pack_pointers(src, sizes, count, elemtype, n, scale, offset, out)
+    finally:
+        free(src)
+        free(sizes)
 
 
 def one_hot(labels, Py_ssize_t num_classes, out=None):

@@ -108,3 +108,10 @@ def easgd_step(center, local, alpha):
     if deltas:
         center += np.float32(alpha) * sum(deltas)
     return center
+
+
+def pack_buffer(data, offsets, mask, kind, n, scale=1.0, offset=0.0, out=None):
+    data = bytes(memoryview(data).cast("B"))
+    rows = [None if mask is not None and mask[i] else data[offsets[i]:offsets[i + 1]]
+            for i in range(len(offsets) - 1)]
+    return pack_rows(rows, kind, n, scale, offset, out)

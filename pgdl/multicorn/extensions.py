@@ -101,6 +101,17 @@ class Columnar(Protocol):
 
 
 @runtime_checkable
+class BatchesRows(Protocol):
+    batch_rows: bool
+    """True: the rows execute() yields reach C in batches of columns, as
+    execute_columns() batches do, instead of one PL/Python record each.
+    Batches start at 64 rows and double to 4096, so a LIMIT stops the scan
+    early; values convert as in execute_columns() (pgdl.batches), not as
+    PL/Python converts them.  Only for tables whose columns are all of the
+    types batches.ROW_TYPES lists; others keep the row path."""
+
+
+@runtime_checkable
 class ChecksParallelSafety(Protocol):
     def is_parallel_safe(self, quals: Quals, columns: Columns) -> bool:
         """Whether this scan may run in parallel workers, for a class whose
@@ -135,6 +146,7 @@ class Capabilities:
     lockstep: bool = False
     planned: bool = False
     columnar: bool = False
+    batch_rows: bool = False
     parallel_safe: bool = False
     checks_parallel_safety: bool = False
     keyed: bool = False                 # multicorn2's get_path_keys()
@@ -159,6 +171,7 @@ def capabilities(cls: type) -> Capabilities:
         lockstep=_defines(cls, "exchange_bytes"),
         planned=_defines(cls, "plan_state"),
         columnar=_defines(cls, "execute_columns"),
+        batch_rows=bool(getattr(cls, "batch_rows", False)),
         parallel_safe=bool(getattr(cls, "parallel_safe", False)),
         checks_parallel_safety=_defines(cls, "is_parallel_safe"),
         keyed=_defines(cls, "get_path_keys"),

@@ -45,3 +45,94 @@ def test_a_malformed_batch_is_an_error(batches, mode, error, message):
     with pytest.raises(error) as caught:
         batches.execute("SELECT * FROM numbers").fetchall()
     assert caught.value.diag.message_primary == message
+
+
+# Coded columns and 2-D arrays (what predictions send)
+
+@pytest.fixture
+def coded(db):
+    db.execute("""CREATE SERVER coded FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'batch_style.CodedFDW');
+                  CREATE FOREIGN TABLE graded (id int8, grade text, pair float8[],
+                                               ranks text[], level int4) SERVER coded""")
+    return db
+
+
+def test_coded_columns_and_float_arrays_arrive_as_values(coded):
+    rows = coded.execute("SELECT * FROM graded ORDER BY id").fetchall()
+    assert rows[:3] == [(0, "low", [0.0, 0.0], ["low", "mid"], 10),
+                        (1, "mid", [0.5, 0.25], ["mid", "high"], 20),
+                        (2, "high", [1.0, 0.5], ["high", "low"], 30)]
+    assert len(rows) == 5
+
+
+def test_a_code_of_minus_one_is_null(coded):
+    coded.execute("ALTER FOREIGN TABLE graded OPTIONS (ADD bad '1')")
+    assert coded.execute("SELECT grade, level FROM graded WHERE id = 1").fetchone() \
+        == (None, None)
+
+
+def test_a_float_array_for_another_array_type_goes_as_text(coded):
+    coded.execute("ALTER FOREIGN TABLE graded ALTER COLUMN pair TYPE int4[]")
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation,
+                       match='invalid input syntax for type integer: "0.0"'):
+        coded.execute("SELECT pair FROM graded").fetchall()
+
+
+# Plain rows in batches (batch_rows)
+
+@pytest.fixture
+def plain(db):
+    db.execute("""CREATE SERVER plain FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'batch_style.RowsFDW');
+                  CREATE FOREIGN TABLE made (id int4, label varchar(8), score float4,
+                                             flag bool, data bytea) SERVER plain""")
+    return db
+
+
+def test_plain_rows_in_batches_arrive_as_the_row_path_gives_them(plain):
+    rows = plain.execute("SELECT * FROM made ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == [0, 1, 2, 4, 5, 6, 8, 9]        # None rows skipped
+    assert rows[:3] == [(0, None, 0.0, True, None), (1, "row 1", 0.25, False, b"\x01"),
+                        (2, "row 2", 0.5, False, None)]
+    plan = "\n".join(r[0] for r in plain.execute("EXPLAIN SELECT * FROM made"))
+    assert "Foreign Scan on made" in plan
+
+
+def test_a_limit_stops_a_batched_scan_early(plain, messages):
+    plain.execute("ALTER FOREIGN TABLE made OPTIONS (ADD rows '100000')")
+    assert len(plain.execute("SELECT id FROM made LIMIT 3").fetchall()) == 3
+    made = [int(text.split()[1]) for _, text, _ in messages if text.startswith("made ")]
+    assert made and made[-1] <= 64 * 4 // 3 + 1     # the first batch: 64 rows, None skipped
+
+
+@pytest.mark.parametrize("mode, error, message", [
+    ("float", psycopg.errors.InvalidTextRepresentation,
+     'invalid input syntax for type integer: "1.5"'),
+    ("long", psycopg.errors.StringDataRightTruncation,
+     "value too long for type character varying(8)"),
+])
+def test_values_a_column_cannot_hold_are_errors_in_batches_too(plain, mode, error, message):
+    plain.execute("ALTER FOREIGN TABLE made OPTIONS (ADD mode '%s')" % mode)
+    with pytest.raises(error) as caught:
+        plain.execute("SELECT * FROM made").fetchall()
+    assert caught.value.diag.message_primary == message
+
+
+# Source rows (fdw/source.c): numbers, booleans and bytea in one buffer each
+
+def test_source_rows_round_trip_every_form_with_nulls(db):
+    db.execute("""CREATE TABLE origin (id int8, small int2, ratio float4, ok bool, blob bytea,
+                                       note text);
+                  INSERT INTO origin VALUES (1, 7, 0.5, true, '\\x00ff', 'a'),
+                                            (2, NULL, NULL, NULL, NULL, NULL),
+                                            (3, -2, 1.25, false, '', 'c'),
+                                            (4, 32767, -3, true, '\\x0102', 'd'),
+                                            (5, 1, 2, false, '\\x03', NULL);
+                  CREATE SERVER sourced FOREIGN DATA WRAPPER pgdl_fdw
+                      OPTIONS (wrapper 'batch_style.SourceFDW');
+                  CREATE FOREIGN TABLE mirror (id int8, small int2, ratio float4, ok bool,
+                                               blob bytea, note text)
+                      SERVER sourced OPTIONS (table 'public.origin')""")
+    assert db.execute("SELECT * FROM mirror").fetchall() == \
+        db.execute("SELECT * FROM origin ORDER BY id").fetchall()

@@ -52,6 +52,17 @@ def test_a_shards_predictions_come_back_as_the_columns_they_left():
     assert batches[1][1]["class"] == columns["class"]
 
 
+def test_coded_columns_and_2d_arrays_travel_back_as_they_left():
+    from pgdl.batches import Coded
+    columns = {"class": Coded([3, 7], [1, -1, 0]),
+               "top_classes": Coded(["x", "y"], [[0, 1], [1, 0], [0, 1]]),
+               "top_probabilities": np.array([[0.75, 0.25], [0.5, 0.5], [1.0, 0.0]])}
+    back = scoring.decode_columns(*scoring.encode_columns(columns))
+    assert isinstance(back["class"], Coded) and back["class"].tolist() == [7, None, 3]
+    assert back["top_classes"].tolist() == [["x", "y"], ["y", "x"], ["x", "y"]]
+    assert np.array_equal(back["top_probabilities"], columns["top_probabilities"])
+
+
 def test_shards_are_asked_one_per_node_at_a_time():
     where = {"t_1": "a", "t_2": "b", "t_3": "a", "t_4": "a"}
     found = {"t_1": "(0,1)", "t_2": "(0,1)", "t_3": "(0,2)", "t_4": "(3,1)"}

@@ -101,6 +101,38 @@ def test_pack_into_a_given_buffer_and_refuse_a_wrong_one():
     assert isinstance(error, ValueError) and "Expected out of shape (1, 3)" in str(error)
 
 
+def as_buffer(rows):
+    """rows (bytes or None) as fdw/source.c hands over a bytea column."""
+    lengths = [0 if row is None else len(row) for row in rows]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    mask = np.array([row is None for row in rows], dtype=np.bool_)
+    return b"".join(row or b"" for row in rows), offsets, mask if mask.any() else None
+
+
+@pytest.mark.parametrize("rows, kind, n", [
+    ([b"\x01\x02", b"\x03\x04", b"\xff\x00"], "uint8", 2),
+    ([array_send([1.5, -2.0, 3.25], "float8"), array_send([0.0, 1.0, 2.0], "float8")], "float8", 3),
+    ([array_send([1, 2], "int4")], "int4", 2),
+    ([], "uint8", 4),
+    ([b"\x01\x02", b"\x01"], "uint8", 2),                      # row 1 too short
+    ([b"\x01\x02", None], "uint8", 2),                         # row 1 NULL
+    ([array_send([1.0, 2.0], "float4", null_at=1)], "float4", 2),
+])
+def test_pack_rows_in_one_buffer_as_pack_rows_does(rows, kind, n):
+    data, offsets, mask = as_buffer(rows)
+    packed = both("pack_buffer", data, offsets, mask, kind, n, 0.5, 1.0)
+    single = both("pack_rows", list(rows), kind, n, 0.5, 1.0)
+    if isinstance(single, Exception):
+        assert type(packed) is type(single) and str(packed) == str(single)
+    else:
+        np.testing.assert_array_equal(packed, single)
+
+
+def test_pack_buffer_refuses_offsets_outside_the_buffer():
+    with pytest.raises(ValueError, match="outside the buffer"):
+        kernels.pack_buffer(b"\x01\x02", np.array([0, 3], np.int64), None, "uint8", 3)
+
+
 def test_pack_a_large_batch():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2000, 3072), dtype=np.uint8)
