@@ -13,6 +13,17 @@ and for each, the same model and rows three ways:
   (c) client   a psycopg client fetches the feature rows and scores them
                itself with ONNX Runtime (what users do without pgdl)
 
+and, server-side on the tabular MLP (nothing fetched by the client):
+  (d) count    SELECT count(class) over the predictions table, 1 segment,
+               against its limit: the time SQL takes to read the same rows
+               and form their feature arrays (what the scan's source query
+               does), plus raw ONNX Runtime on them
+  (e) star     every column formed (count of the whole row, as SELECT *
+               forms them; arrays included) against count(probability),
+               over WIDE rows of the same table shape
+  (f) rss      the scanning backend's resident memory after WIDE rows and
+               after WIDE / 5 (it must not grow with the rows scanned)
+
 Models are Keras models exported to ONNX and brought in with
 pgdl.import_onnx; their weights are random (throughput does not depend on
 them).  Prints a table, then one JSON line with the ratios (throughput of
@@ -34,6 +45,7 @@ from timing import best_of, print_table
 
 IMAGES = 20_000
 TABULAR = 200_000
+WIDE = 1_000_000
 COLUMNS = 16
 BATCH = 4096
 REPEATS = 3
@@ -114,6 +126,45 @@ def fetch(conn, sql):
     return lambda: conn.execute(sql).fetchall()
 
 
+def backend_rss(conn):
+    """Resident memory of the connection's backend, in MB."""
+    pid = conn.info.backend_pid
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def server_side(conn, results, data, x, names):
+    """(d), (e) and (f) on the tabular MLP."""
+    features = "array_send(ARRAY[%s]::float8[])" % ", ".join("%s::float8" % n for n in names)
+    results[("mlp", "d_count_class")] = best_of(
+        lambda: conn.execute("SELECT count(class) FROM mlp_1").fetchone(), REPEATS)
+    results[("mlp", "d_sql_source")] = best_of(
+        lambda: conn.execute("SELECT count(%s) FROM tabular" % features).fetchone(), REPEATS)
+    results[("mlp", "d_ort")] = best_of(ort_ceiling(data, x), REPEATS)
+    conn.execute("CREATE TABLE wide AS SELECT g AS id, %s FROM generate_series(1, %d) g"
+                 % (", ".join("random() AS %s" % n for n in names), WIDE))
+    conn.execute("ALTER TABLE wide ADD PRIMARY KEY (id)")
+    conn.execute("VACUUM ANALYZE wide")
+    conn.execute("SELECT pgdl.create_predictions_table('wide_mlp', 'mlp', 'wide', "
+                 "batch_size => %s)", (BATCH,))
+    # count(w), a whole-row reference: every column is formed, as for SELECT *
+    star = "SELECT count(w) FROM wide_mlp w WHERE id <= %d"
+    results[("mlp", "e_select_star")] = best_of(
+        lambda: conn.execute(star % WIDE).fetchone(), 1)
+    results[("mlp", "e_select_probability")] = best_of(
+        lambda: conn.execute("SELECT count(probability) FROM wide_mlp WHERE id <= %d"
+                             % WIDE).fetchone(), 1)
+    with psycopg.connect(conn.info.dsn, autocommit=True) as fresh:
+        fresh.execute(star % (WIDE // 5)).fetchone()
+        fifth = backend_rss(fresh)
+        fresh.execute(star % WIDE).fetchone()
+        whole = backend_rss(fresh)
+    return fifth, whole
+
+
 def main():
     rng = np.random.default_rng(0)
     results = {}
@@ -153,20 +204,28 @@ def main():
             }
             for key, function in cases.items():
                 results[key] = best_of(function, REPEATS)
+            rss_fifth, rss_whole = server_side(conn, results, mlp_onnx, arrays["mlp"], names)
 
     table = []
     for (model, case), seconds in results.items():
-        rows = IMAGES if model == "cnn" else TABULAR
+        rows = IMAGES if model == "cnn" else (WIDE if case.startswith("e_") else TABULAR)
         table.append((model, case, "%.3f" % seconds, "%.0f" % (rows / seconds)))
     print_table(("model", "case", "best s", "rows/s"), table)
+    print("backend RSS after every column of %d rows: %.0f MB; over %d rows: %.0f MB"
+          % (WIDE // 5, rss_fifth, WIDE, rss_whole))
     ratios = {}
     for model in ("cnn", "mlp"):
         for fdw in ("a_fdw_serial", "a_fdw_2seg"):
             for baseline in ("b_ort", "c_client"):
                 ratios["%s_%s_vs_%s" % (model, fdw[2:], baseline[2:])] = round(
                     results[(model, baseline)] / results[(model, fdw)], 3)
+    limit = results[("mlp", "d_sql_source")] + results[("mlp", "d_ort")]
+    ratios["mlp_count_class_vs_limit"] = round(limit / results[("mlp", "d_count_class")], 3)
+    ratios["mlp_select_star_vs_probability"] = round(
+        results[("mlp", "e_select_probability")] / results[("mlp", "e_select_star")], 3)
+    ratios["rss_whole_vs_fifth"] = round(rss_whole / rss_fifth, 3)
     print(json.dumps({"bench": "predictions", "images": IMAGES, "tabular_rows": TABULAR,
-                      "ratios": ratios}))
+                      "wide_rows": WIDE, "ratios": ratios}))
     return 0
 
 
