@@ -99,3 +99,15 @@ def feature_expression(source, names, feature_shape):
     expression = "array_send(ARRAY[%s]::float8[])" % ", ".join(
         "%s::float8" % sql.ident(c["attname"]) for c in columns)
     return expression, "float8", feature_shape or [len(columns)]
+
+
+def feature_columns(source, names):
+    """The feature columns as separate float8 expressions, where the features
+    are numeric columns (else None: one bytea or array column): a scan that
+    reads them so gets one buffer per column (fdw/source.c) and forms no
+    array per row."""
+    columns = [source.column(name, "feature column") for name in names]
+    if len(columns) == 1 and (columns[0]["typname"] == "bytea"
+                              or columns[0]["element"] is not None):
+        return None
+    return ["%s::float8" % sql.ident(c["attname"]) for c in columns]

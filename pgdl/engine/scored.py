@@ -14,9 +14,68 @@ from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
 
 
+class FeatureColumns:
+    """Features that are numeric columns, one sequence of values per column
+    (numpy arrays as fdw/source.c hands them over, lists where a column has
+    NULLs), so that no array is formed per row."""
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __len__(self):
+        return len(self.columns[0]) if self.columns else 0
+
+    def matrix(self):
+        """(float64 values (rows, columns), rows with a NULL: bool mask)."""
+        rows = len(self)
+        values = np.empty((rows, len(self.columns)), np.float64)
+        nulls = np.zeros(rows, np.bool_)
+        for index, column in enumerate(self.columns):
+            if isinstance(column, np.ndarray):
+                values[:, index] = column
+            else:
+                missing = np.fromiter((v is None for v in column), np.bool_, rows)
+                nulls |= missing
+                values[:, index] = [0.0 if v is None else v for v in column]
+        return values, nulls
+
+
+def _pack_columns(scorer, keys, features, plan, on_error):
+    """pack() for FeatureColumns: value * scale + offset in float64, rounded
+    once to float32, as the packing kernel computes it."""
+    values, nulls = features.matrix()
+    if values.shape[1] != scorer.model.size:
+        raise PgdlError('the features of %s (%s) hold %d values; model "%s" takes shape %s'
+                        % (plan["source_name"], ", ".join(plan["feature_names"]),
+                           values.shape[1], scorer.model.model, scorer.model.feature_shape),
+                        sqlstate="22023")
+    good = np.flatnonzero(~nulls)
+    bad = np.flatnonzero(nulls).tolist()
+    if bad and on_error == "error":
+        _raise_unscorable(scorer, keys, plan, bad[0], "has a NULL element")
+    if bad:
+        values = values[good]
+    scale = np.asarray(scorer.scale, np.float32).astype(np.float64)
+    offset = np.asarray(scorer.offset, np.float32).astype(np.float64)
+    x = (values * scale + offset).astype(np.float32)
+    return x, (good.tolist() if bad else range(len(values))), bad
+
+
+def _raise_unscorable(scorer, keys, plan, position, reason):
+    raise PgdlError(
+        'cannot score the row of %s at %s = %s: its features (%s) %s'
+        % (plan["source_name"], plan["key"], keys[position],
+           ", ".join(plan["feature_names"]), reason),
+        hint="The model takes %d values of shape %s. Option on_error 'null' "
+             "scores such rows as NULL." % (scorer.model.size, scorer.model.feature_shape),
+        sqlstate="22004" if reason == "is NULL" else "22023")
+
+
 def pack(scorer, keys, features, plan, on_error):
     """Packed rows, the positions of the rows packed and of those whose
     features cannot be scored (on_error 'null'; 'error' raises)."""
+    if isinstance(features, FeatureColumns):
+        return _pack_columns(scorer, keys, features, plan, on_error)
     if isinstance(features, BytesColumn):     # the whole batch in one buffer (fdw/source.c)
         try:
             return scorer.pack_column(features, plan["kind"]), range(len(features)), []
@@ -30,14 +89,7 @@ def pack(scorer, keys, features, plan, on_error):
         except PackError as error:
             position = good[error.row]
             if on_error == "error":
-                raise PgdlError(
-                    'cannot score the row of %s at %s = %s: its features (%s) %s'
-                    % (plan["source_name"], plan["key"], keys[position],
-                       ", ".join(plan["feature_names"]), error.reason),
-                    hint="The model takes %d values of shape %s. Option on_error 'null' "
-                         "scores such rows as NULL." % (scorer.model.size,
-                                                        scorer.model.feature_shape),
-                    sqlstate="22004" if error.reason == "is NULL" else "22023")
+                _raise_unscorable(scorer, keys, plan, position, error.reason)
             bad.append(position)
             del good[error.row]
 

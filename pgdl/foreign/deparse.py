@@ -80,8 +80,9 @@ def data_query(pushed, plan, segment, window=None):
     if window is not None:
         where.append("%s >= %s" % (ident(plan["key"]), typed(window[0], plan["key_type"])))
     passed = "".join(", %s" % ident(name) for name in plan["passed"])
+    features = ", ".join(plan.get("feature_columns") or [plan["features"]])
     return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s%s"
-            % (ident(plan["key"]), plan["features"], passed, plan["source"],
+            % (ident(plan["key"]), features, passed, plan["source"],
                (" WHERE " + " AND ".join(where)) if where else "",
                "" if window is None else " ORDER BY %s LIMIT %d" % (ident(plan["key"]),
                                                                    window[1])))
@@ -99,9 +100,18 @@ def model_query(plan, cached, onnx=True):
     if not onnx:
         skip = " AND false"
     nulls = "".join(", NULL AS pass_%d" % i for i in range(len(plan["passed"])))
-    return ("SELECT 0 AS part, NULL AS key, NULL AS features%s, m.meta, o.chunk, "
+    features = ", ".join("NULL::float8 AS feature_%d" % i
+                         for i in range(len(plan["feature_columns"]))) \
+        if plan.get("feature_columns") else "NULL AS features"
+    return ("SELECT 0 AS part, NULL AS key, %s%s, m.meta, o.chunk, "
             "o.data AS onnx FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
             "FROM (SELECT %s FROM pgdl.models WHERE owner = %s AND model = %s%s "
             "ORDER BY version DESC LIMIT 1) x) m LEFT JOIN pgdl.model_onnx o "
             "ON o.owner = %s AND o.model = %s AND o.version = m.version%s ORDER BY o.chunk"
-            % (nulls, catalog.MODEL_COLUMNS, owner, model, version, owner, model, skip))
+            % (features, nulls, catalog.MODEL_COLUMNS, owner, model, version, owner, model,
+               skip))
+
+
+def feature_count(plan):
+    """How many columns the features take in a scan's rows."""
+    return len(plan.get("feature_columns") or [plan["features"]])

@@ -34,7 +34,7 @@ from collections import OrderedDict
 import numpy as np
 
 from pgdl import batches, names, server
-from pgdl.data.source import Source, feature_expression
+from pgdl.data.source import Source, feature_columns, feature_expression
 from pgdl.distributed import scoring as distributed_scoring
 from pgdl.distributed.layout import distribution, distribution_column, shards as shards_of
 from pgdl.engine import catalog, scored, scoring
@@ -188,6 +188,7 @@ class Predictions(PgdlWrapper):
                 "source_oid": table.oid, "source_name": table.name, "relkind": relkind["relkind"],
                 "rows": max(float(relkind["reltuples"]), 1000.0), "key": key,
                 "key_type": types[key], "features": expression, "kind": kind,
+                "feature_columns": feature_columns(table, columns),
                 "feature_names": columns, "passed": passed, "task": row["task"],
                 "ordered_key": bool(relkind["indexed"]) and types[key] in INTEGER_TYPES,
                 "on_workers": method == "h" and distributed_scoring.scored_on_workers(table.oid),
@@ -298,7 +299,8 @@ class Predictions(PgdlWrapper):
             # scored earlier in this statement, the model's rows read then:
             # one row that says so
             self._pending = (window, lookup[0], 0)
-            return "SELECT 2::int4 AS part" + ", NULL::text" * (5 + len(plan["passed"])), 1, 1
+            return "SELECT 2::int4 AS part" + ", NULL::text" * (
+                4 + deparse.feature_count(plan) + len(plan["passed"])), 1, 1
         # a new scan of this segment: its first batch must bring the model row
         _running.pop((self._choice_of(plan), segment.index), None)
         if plan.get("on_workers"):      # the model row alone; the workers read the source
@@ -404,7 +406,12 @@ class Predictions(PgdlWrapper):
         """The batch's source rows (from `first` on), scored."""
         passed = {name: rows["pass_%d" % index][first:]
                   for index, name in enumerate(plan["passed"])}
-        return scored.score(scorer, rows["key"][first:], rows["features"][first:], passed, plan,
+        if plan.get("feature_columns"):
+            features = scored.FeatureColumns([rows["feature_%d" % i][first:] for i in
+                                              range(len(plan["feature_columns"]))])
+        else:
+            features = rows["features"][first:]
+        return scored.score(scorer, rows["key"][first:], features, passed, plan,
                             wanted, self._batch_options(quals))
 
     def _batch_options(self, quals):

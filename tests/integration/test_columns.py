@@ -41,9 +41,13 @@ def test_only_the_columns_read_are_sent_and_row_counts_hold(batches):
      'value 1099511627776 is out of range for column "maybe"'),
 ])
 def test_a_malformed_batch_is_an_error(batches, mode, error, message):
-    batches.execute("ALTER FOREIGN TABLE numbers OPTIONS (ADD mode '%s')" % mode)
+    assert_fails_in_mode(batches, "numbers", mode, error, message)
+
+
+def assert_fails_in_mode(db, table, mode, error, message):
+    db.execute("ALTER FOREIGN TABLE %s OPTIONS (ADD mode '%s')" % (table, mode))
     with pytest.raises(error) as caught:
-        batches.execute("SELECT * FROM numbers").fetchall()
+        db.execute("SELECT * FROM %s" % table).fetchall()
     assert caught.value.diag.message_primary == message
 
 
@@ -113,10 +117,7 @@ def test_a_limit_stops_a_batched_scan_early(plain, messages):
      "value too long for type character varying(8)"),
 ])
 def test_values_a_column_cannot_hold_are_errors_in_batches_too(plain, mode, error, message):
-    plain.execute("ALTER FOREIGN TABLE made OPTIONS (ADD mode '%s')" % mode)
-    with pytest.raises(error) as caught:
-        plain.execute("SELECT * FROM made").fetchall()
-    assert caught.value.diag.message_primary == message
+    assert_fails_in_mode(plain, "made", mode, error, message)
 
 
 # Source rows (fdw/source.c): numbers, booleans and bytea in one buffer each

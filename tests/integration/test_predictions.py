@@ -395,3 +395,25 @@ def test_explain_says_which_execution_provider_runs(scored, connect):
     # after the scan: the providers ONNX Runtime says the session runs on
     assert "Execution Provider: CPUExecutionProvider\n" in analyzed + "\n"
     assert "(asked for" not in analyzed
+
+
+def test_a_null_in_numeric_feature_columns_is_an_error_or_a_null_row(points):
+    """Numeric feature columns reach the scan as one buffer per column
+    (scored.FeatureColumns); a NULL among them names its row."""
+    weights, bias = np.array([[2.0, -1.0, 0.5], [0.0, 1.0, -2.0]]), np.array([0.1, 0.0, -0.1])
+    points.execute("SELECT pgdl.import_onnx('logistic', %s, class_values => '{a,b,c}', "
+                   "features => '{x,y}')", (logistic_onnx(weights, bias),))
+    points.execute("SELECT pgdl.create_predictions_table('imported', 'logistic', 'points')")
+    points.execute("UPDATE points SET y = NULL WHERE id = 5")
+    points.commit()
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as caught:
+        points.execute("SELECT class FROM imported").fetchall()
+    assert caught.value.diag.message_primary == \
+        "cannot score the row of points at id = 5: its features (x, y) has a NULL element"
+    points.rollback()
+    points.execute("ALTER FOREIGN TABLE imported OPTIONS (ADD on_error 'null')")
+    got = dict(rows(points, "SELECT id, probability FROM imported"))
+    assert got[5] is None and len(got) == 800
+    x, y = points.execute("SELECT x, y FROM points WHERE id = 6").fetchone()
+    expected = softmax(np.array([[x, y]]) @ weights + bias).max()
+    assert abs(got[6] - expected) < 1e-5
