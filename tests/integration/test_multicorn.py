@@ -85,6 +85,20 @@ def test_log_to_postgres_warning_reaches_the_client(db, messages):
     assert ("WARNING", "the rows are made up", "trust them anyway") in messages
 
 
+def test_log_to_postgres_info_arrives_as_a_notice_as_multicorn2_sends_it(db, messages):
+    db.execute("""CREATE SERVER recording FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.RecordingFDW');
+                  CREATE FOREIGN TABLE typed (i int4, b int8, f float8, t text, y bytea,
+                                              ia int4[], ta text[], flag bool, n numeric)
+                      SERVER recording""")
+    db.execute("SELECT i FROM typed").fetchall()
+    assert ("NOTICE", "columns: ['i']", None) in messages
+    messages.clear()
+    db.execute("SET client_min_messages = warning")
+    db.execute("SELECT i FROM typed").fetchall()
+    assert messages == []
+
+
 def test_a_wrapper_class_that_does_not_load_is_a_clear_error(db):
     db.execute("""CREATE SERVER missing FOREIGN DATA WRAPPER pgdl_fdw
                   OPTIONS (wrapper 'no_such_module.Wrapper')""")
