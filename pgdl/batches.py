@@ -84,7 +84,7 @@ def encode(name, values, type_oid):
     form = BINARY.get(type_oid)
     if form is not None:
         return _binary(name, values, form)
-    return _datum(name=name, ta=[None if v is None else text(v) for v in values])
+    return _text_column(name, values)
 
 
 # Python types a list may hold to go in binary form (None aside): an int
@@ -100,7 +100,7 @@ def _binary(name, values, form):
         nulls = type(None) in kinds
         kinds.discard(type(None))
         if not kinds <= EXACT[form]:
-            return _datum(name=name, ta=[None if v is None else text(v) for v in values])
+            return _text_column(name, values)
         mask = None
         if nulls:
             mask = [v is None for v in values]
@@ -108,7 +108,7 @@ def _binary(name, values, form):
         try:
             data = np.asarray(values, dtype=DTYPES[form])
         except OverflowError:       # past int64: the column type's input says so
-            return _datum(name=name, ta=[None if v is None else text(v) for v in values])
+            return _text_column(name, values)
     parts = [data.tobytes()]
     if mask is not None:
         parts.append(np.asarray(mask, dtype=np.uint8).tobytes())
@@ -119,6 +119,11 @@ def _binary(name, values, form):
 # numbers, booleans, text, bytea, numeric, dates and times, uuid, json.
 ROW_TYPES = {16, 17, 20, 21, 23, 25, 700, 701, 1042, 1043, 1700, 1082, 1083, 1114, 1184,
              1186, 2950, 114, 3802}
+
+
+def _text_column(name, values):
+    """A column in its values' text form, which C reads with the column type's input."""
+    return _datum(name=name, ta=[None if v is None else text(v) for v in values])
 
 
 def text(value):
@@ -180,15 +185,6 @@ class BytesColumn:
 
     def tolist(self):
         return list(self)
-
-    def width(self):
-        """The length every value has, or None (NULLs, or values of two lengths)."""
-        if self.mask is not None and self.mask.any():
-            return None
-        lengths = np.diff(self.offsets)
-        if len(lengths) == 0 or (lengths != lengths[0]).any():
-            return None
-        return int(lengths[0])
 
 
 def decode_column(datum):

@@ -43,12 +43,7 @@ class FeatureColumns:
 def _pack_columns(scorer, keys, features, plan, on_error):
     """pack() for FeatureColumns: value * scale + offset in float64, rounded
     once to float32, as the packing kernel computes it."""
-    values, nulls = features.matrix()
-    if values.shape[1] != scorer.model.size:
-        raise PgdlError('the features of %s (%s) hold %d values; model "%s" takes shape %s'
-                        % (plan["source_name"], ", ".join(plan["feature_names"]),
-                           values.shape[1], scorer.model.model, scorer.model.feature_shape),
-                        sqlstate="22023")
+    values, nulls = features.matrix()      # as many columns as the model takes (plan)
     good = np.flatnonzero(~nulls)
     bad = np.flatnonzero(nulls).tolist()
     if bad and on_error == "error":
