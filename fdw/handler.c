@@ -28,6 +28,9 @@ static const struct config_enum_entry leader_segment_process_options[] = {
 	{NULL, 0, false}
 };
 
+/* pgdl.segment_server_timeout, seconds (pgdl/engine/segment_server.py) */
+static int	segment_server_timeout = 600;
+
 void		_PG_init(void);
 
 void
@@ -64,6 +67,16 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	/* Keeps Keras loaded between jobs in one process per cluster; costs its memory. */
+	DefineCustomIntVariable("pgdl.segment_server_timeout",
+							"How long the segment server, which forks the segments' training "
+							"processes with Keras loaded, waits for the next job.",
+							"0 turns it off: every parallel worker then loads Keras itself.",
+							&segment_server_timeout,
+							600, 0, 7 * 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgdl");
 	pgdl_privilege_init();
 }
@@ -90,6 +103,15 @@ int
 pgdl_leader_segment_process(void)
 {
 	return leader_segment_process;
+}
+
+/* pgdl.segment_server_timeout in seconds, for Python (through ctypes). */
+PGDLLEXPORT int pgdl_segment_server_timeout(void);
+
+int
+pgdl_segment_server_timeout(void)
+{
+	return segment_server_timeout;
 }
 
 PG_FUNCTION_INFO_V1(pgdl_site_packages);

@@ -1,6 +1,8 @@
 """Helpers the integration tests share: models, training jobs, rows as arrays."""
 
 import json
+import os
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -150,3 +152,49 @@ def reported(messages, prefix, tuples_at=()):
                      for index, part in enumerate(entry))
     return [as_tuple(entry) for entry in json.loads(texts[-1][len(prefix):],
                                                     object_hook=untag)]
+
+
+def parent(pid):
+    with open("/proc/%d/stat" % pid) as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def children(pid):
+    """Processes whose parent is `pid` (this machine runs the test cluster)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if parent(int(entry)) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def segment_server(backend_pid):
+    """The pid of the segment server of the cluster whose backend is
+    backend_pid, or None."""
+    postmaster = str(parent(backend_pid))
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/comm" % entry) as comm:
+                if comm.read().strip() != "pgdl-segments":
+                    continue
+            with open("/proc/%s/cmdline" % entry) as cmdline:
+                arguments = cmdline.read().split("\0")
+        except OSError:
+            continue
+        if len(arguments) > 3 and arguments[-3] == postmaster:
+            return int(entry)
+    return None
+
+
+def eventually(check, seconds=10):
+    """Whether check() holds within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

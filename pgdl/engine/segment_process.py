@@ -12,8 +12,13 @@ history; method calls, their results and weights cross a pipe, and the
 buffers once, when the child starts.  The backend's own Keras (checking
 architectures, the ONNX export) then sees no GPU (keras_loader).
 
+A parallel worker's segment runs in such a child too, forked from the
+cluster's segment server (segment_server), which has Keras loaded already,
+unless pgdl.segment_server_timeout is 0; the leader's child comes from the
+server as well when it runs.
+
 A cancel in the backend kills the child; the child dies with the backend
-(PR_SET_PDEATHSIG).
+(PR_SET_PDEATHSIG, or the server child's watch on its segment).
 """
 
 import ctypes
@@ -24,7 +29,7 @@ import subprocess
 from multiprocessing.connection import Connection
 
 from pgdl import interrupts
-from pgdl.engine import keras_loader
+from pgdl.engine import keras_loader, segment_server
 from pgdl.errors import PgdlError
 
 MODES = {0: "off", 1: "on", 2: "auto"}
@@ -43,18 +48,13 @@ def mode():
 
 
 def wanted():
-    """Whether this process's segment trains in a child process: the
+    """Whether this process's segment trains in a child process: a parallel
+    worker's, forked from the segment server, which has Keras loaded; the
     leader's, where it would train on a GPU (or the setting says on)."""
     if interrupts.in_parallel_worker():
-        return False
+        return segment_server.enabled()
     chosen = mode()
     return chosen == "on" or (chosen == "auto" and keras_loader.gpu_count() > 0)
-
-
-def _python():
-    """The venv's interpreter (pgdl.venv), which has TensorFlow."""
-    venv = ctypes.c_char_p.in_dll(ctypes.CDLL(None), "pgdl_venv").value.decode()
-    return os.path.join(venv, "bin", "python3")
 
 
 def _described(exc):
@@ -85,11 +85,15 @@ CALLS = {
 
 
 def main(fd):
-    """The child (`python -c`, its end of a socket pair as fd): builds the
-    SegmentModel from the arguments it is sent, then answers calls until
-    'close'."""
+    """The child (`python -c`, its end of a socket pair as fd)."""
     ctypes.CDLL("libc.so.6").prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    conn = Connection(fd)
+    serve(Connection(fd))
+
+
+def serve(conn):
+    """A child's work, whoever started it (main, or the segment server):
+    builds the SegmentModel from the arguments it is sent, then answers
+    calls until 'close'."""
     arguments = conn.recv()
     from pgdl.engine.segment import SegmentModel
     try:
@@ -108,6 +112,20 @@ def main(fd):
             conn.send(("error", _described(exc)))
 
 
+def _start(gpu):
+    """(connection, Popen) of a new interpreter that serves one segment (main)."""
+    environment = dict(os.environ)
+    if gpu is not None:
+        environment["CUDA_VISIBLE_DEVICES"] = gpu
+    mine, child = socket.socketpair()
+    process = subprocess.Popen(
+        [segment_server.venv_python(), "-c", "import sys; from pgdl.engine.segment_process import main; "
+         "main(int(sys.argv[1]))", str(child.fileno())],
+        pass_fds=[child.fileno()], env=environment, stdin=subprocess.DEVNULL, close_fds=True)
+    child.close()
+    return Connection(mine.detach()), process
+
+
 class ProcessSegmentModel:
     """A SegmentModel in a child process: the same methods, called over a pipe."""
 
@@ -119,17 +137,12 @@ class ProcessSegmentModel:
         self.totals = SegmentModel.totals.__get__(self)
         self.history_row = SegmentModel.history_row.__get__(self)
         gpus = keras_loader.gpu_count()
-        environment = dict(os.environ)
-        if gpus:
-            environment["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
-        mine, child = socket.socketpair()
-        self.process = subprocess.Popen(
-            [_python(), "-c", "import sys; from pgdl.engine.segment_process import main; "
-             "main(int(sys.argv[1]))", str(child.fileno())],
-            pass_fds=[child.fileno()], env=environment, stdin=subprocess.DEVNULL,
-            close_fds=True)
-        child.close()
-        self.conn = Connection(mine.detach())
+        gpu = str(index % gpus) if gpus else None
+        if segment_server.enabled():
+            self.conn, pid = segment_server.child(gpu)
+            self.process = segment_server.ForkedProcess(pid)
+        else:
+            self.conn, self.process = _start(gpu)
         self.busy = True                    # until the child answers a call
         try:
             self.conn.send((spec, start, x, y, xv, yv, index, count, where))

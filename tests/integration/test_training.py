@@ -1,6 +1,5 @@
 """INSERT INTO pgdl.model_training: training across segments, as rows."""
 
-import os
 import threading
 import time
 
@@ -8,7 +7,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from helpers import COMPILE, architecture, images, train
+from helpers import COMPILE, architecture, children, eventually, images, segment_server, train
 from pgdl_tools.client import stored_model
 from pgdl.engine.keras_loader import keras
 
@@ -244,20 +243,6 @@ def test_ensemble_of_segment_models_under_a_combiner(digits):
     assert parameters == net.count_params()
 
 
-def _children(pid):
-    """Processes whose parent is `pid` (this machine runs the test cluster)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return found
-
-
 @pytest.mark.parametrize("method", ["average", "ensemble"])
 def test_the_leaders_segment_in_a_process_of_its_own_trains_as_in_the_backend(digits, method):
     """pgdl.leader_segment_process = on (auto does so on GPU machines): the
@@ -272,7 +257,7 @@ def test_the_leaders_segment_in_a_process_of_its_own_trains_as_in_the_backend(di
     digits.add_notice_handler(lambda diag: notices.append(diag.message_primary))
     assert train(digits, "child", "dense", "digits_packed", **options)["status"] == "finished"
     assert sum(n.startswith("iteration") for n in notices) == 3
-    assert _children(pid) == []            # the child ended with the job
+    assert children(pid) == []            # the child ended with the job
     digits.commit()
     x, y = images(digits, "digits_test", [8, 8, 1])
     inside, child = (stored_model(digits, m, 1).predict(x / 16, verbose=0) for m in
@@ -282,23 +267,32 @@ def test_the_leaders_segment_in_a_process_of_its_own_trains_as_in_the_backend(di
                           "AND segment = 0").fetchone() == (3,)
 
 
-def test_a_cancel_ends_the_leaders_segment_process(digits, connect):
+@pytest.mark.parametrize("server", [False, True])
+def test_a_cancel_ends_the_leaders_segment_process(digits, connect, server):
+    """Without the segment server the leader starts its segment's process
+    itself; with it, the server forks it, as it forks the worker's."""
     digits.autocommit = True
     digits.execute("SET pgdl.leader_segment_process = on")
+    digits.execute("SET pgdl.segment_server_timeout = %d" % (600 if server else 0))
     notices = []
     digits.add_notice_handler(lambda diag: notices.append(diag.message_primary))
     watcher = connect()
     pid = digits.info.backend_pid
     seen = {}
 
+
+    def segment_processes():
+        if server:
+            return children(segment_server(pid))   # the leader's and the worker's
+        return children(pid)                       # the leader's
     thread = _cancelling(digits, watcher, notices, "iteration 1 of",
-                         at_cancel=lambda: seen.update(children=_children(pid)))
+                         at_cancel=lambda: seen.update(children=segment_processes()))
     with pytest.raises(psycopg.errors.QueryCanceled):
         train(digits, "c", "dense", "digits_packed", iterations=50,
               fit_params={"batch_size": 8, "epochs": 3})
     thread.join()
-    assert len(seen["children"]) == 1       # the leader's segment, in its process
-    assert _children(pid) == []
+    assert len(seen["children"]) == (2 if server else 1)
+    assert eventually(lambda: segment_processes() == [])
     assert digits.execute("SELECT count(*) FROM pgdl.models WHERE model = 'c'").fetchone() \
         == (0,)
 
