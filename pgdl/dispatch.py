@@ -443,7 +443,8 @@ def validate(kind: str, options: Sequence[str]) -> None:
                                         "WHERE rolname = current_user")[0]["rolsuper"]
     if kind in foreign.INTERNAL_KINDS and not superuser:
         raise invalid_option('kind "%s" is pgdl\'s own' % kind,
-                             hint="Use pgdl.%s." % kind if kind == "model_training" else None)
+                             hint="Use pgdl.%s." % kind
+                             if kind in ("model_training", "model_selection") else None)
     foreign.kind_class(kind, "being defined").validate_options(pairs)
 
 
@@ -492,6 +493,10 @@ share_model = _forward("pgdl.engine.registry", "share_model", "share_model", [(0
 unshare_model = _forward("pgdl.engine.registry", "unshare_model", "unshare_model",
                          [(0, "a model")])
 drop_model = _forward("pgdl.engine.registry", "drop_model", "drop_model", [(0, "a model")])
+generate_model_configs = _forward("pgdl.engine.selection", "generate_model_configs",
+                                  "generate_model_configs",
+                                  [(0, "a search name"), (1, "architectures"),
+                                   (2, "compile_params")])
 segment_task = _forward("pgdl.distributed.worker", "task", "segment_task",
                         [(0, "a shard"), (1, "a segment"), (2, "a task"), (3, "a payload")])
 

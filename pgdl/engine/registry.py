@@ -23,7 +23,8 @@ MODEL_TYPES = {
     "feature_kind": "text", "label": "text", "key": "text", "normalization": "text",
     "normalizing_const": "float8", "feature_mean": "real[]", "feature_std": "real[]",
     "apply_softmax": "bool", "metrics": "jsonb", "validation_metrics": "jsonb",
-    "parameters": "int8", "training_seconds": "float8",
+    "parameters": "int8", "training_seconds": "float8", "search": "text", "config": "int4",
+    "selection_job": "int8",
 }
 JOB_TYPES = {
     "owner": "name", "model": "text", "architecture": "text", "source": "text",

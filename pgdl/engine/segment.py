@@ -70,6 +70,8 @@ def receive_inputs(job, segment):
     size = int(header[0])
     spec = json.loads(bytes(slot[HEADER_BYTES:HEADER_BYTES + size]))
     exchange.wait()
+    if spec["method"] == "hopper":
+        return spec, None       # each configuration starts from its seed
     weights_bytes = 4 * int(spec["parameters"])
     if inputs is not None:
         slot[HEADER_BYTES:HEADER_BYTES + weights_bytes] = np.frombuffer(inputs.weights, np.uint8)
@@ -246,6 +248,11 @@ def train(job, rows, segment):
     spec, start = receive_inputs(job, segment)
     x, y = stack_buffers(rows, 0, spec)
     xv, yv = stack_buffers(rows, 1, spec)
+    if spec["method"] == "hopper":
+        from pgdl.engine import hopper
+        keras_loader.choose_gpu(segment.index)
+        yield from hopper.train(spec, x, y, xv, yv, segment)
+        return
     if segment_process.wanted():        # the leader, which must not keep a GPU
         local = segment_process.ProcessSegmentModel(spec, start, x, y, xv, yv,
                                                     segment.index, segment.count)

@@ -312,9 +312,10 @@ def run_segments(job, plan):
                        plan.description), None
 
 
-def store_version(plan, rows, seconds):
-    """Stores the trained model as the next version: (version, the last
-    merged history row, seconds of each iteration)."""
+def store_version(plan, rows, seconds, extra=None):
+    """Stores the trained model as the next version (extra: more pgdl.models
+    columns): (version, the last merged history row, seconds of each
+    iteration)."""
     history = [r for r in rows if r["tensor"] is None]
     tensors = {}
     for r in rows:
@@ -335,7 +336,7 @@ def store_version(plan, rows, seconds):
     onnx = onnx_export.export(model, description.input_shape)
     packed, validation = plan.packed, plan.validation
     version = registry.next_version(plan.owner, plan.name)
-    registry.add_version({
+    registry.add_version(dict(extra or {}, **{
         "owner": plan.owner, "model": plan.name, "version": version,
         "architecture": plan.architecture["name"], "keras_json": keras_json,
         "source": packed["output"],
@@ -352,7 +353,7 @@ def store_version(plan, rows, seconds):
         "validation_metrics": _with_loss(last, "validation_loss", "validation_metrics"),
         "parameters": description.parameters, "training_seconds": seconds,
         "features": packed["features"], "feature_kind": packed["feature_kind"],
-        "label": packed["label"], "key": packed["key"]},
+        "label": packed["label"], "key": packed["key"]}),
         onnx, final, [w.path for w in model.weights], history)
     return version, last, [h["seconds"] for h in merged]
 

@@ -9,13 +9,14 @@ from pgdl.errors import invalid_option
 
 KINDS = {
     "buffers": "pgdl.foreign.buffers.Buffers",
+    "model_selection": "pgdl.foreign.training.ModelSelection",
     "model_training": "pgdl.foreign.training.ModelTraining",
     "predictions": "pgdl.foreign.predictions.Predictions",
     "series": "pgdl.foreign.series.Series",
     "training_segments": "pgdl.foreign.training.TrainingSegments",
 }
 # Kinds only pgdl's own tables (and superusers) may have.
-INTERNAL_KINDS = {"model_training", "training_segments"}
+INTERNAL_KINDS = {"model_selection", "model_training", "training_segments"}
 
 
 def kind_class(kind, table_name):

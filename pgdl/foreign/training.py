@@ -1,7 +1,9 @@
-"""kinds 'model_training' and 'training_segments': training as foreign tables.
+"""kinds 'model_training', 'model_selection' and 'training_segments':
+training as foreign tables.
 
 pgdl.model_training: INSERT a row to train (the job runs inside the
-INSERT, pgdl.engine.training); SELECT lists the jobs.
+INSERT, pgdl.engine.training); SELECT lists the jobs.  pgdl.model_selection
+likewise trains every configuration of a search (pgdl.engine.selection).
 
 pgdl_internal.training_segments: the segments of a running job, in
 lockstep.  The process that runs the job queries it for the job; each
@@ -37,6 +39,18 @@ class ModelTraining(PgdlWrapper):
     def insert(self, values):
         from pgdl.engine.training import run_job
         return run_job(values)
+
+
+class ModelSelection(ModelTraining):
+    """pgdl.model_selection: INSERT a row to train every configuration of a
+    search (pgdl.engine.selection); SELECT lists the jobs."""
+
+    def source(self, quals, columns, segment):
+        return "SELECT * FROM pgdl.selection_jobs ORDER BY job", 1000
+
+    def insert(self, values):
+        from pgdl.engine.selection import run_selection
+        return run_selection(values)
 
 
 def _qual(quals, name):

@@ -123,6 +123,33 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         old.execute("SET ROLE plain; SELECT pgdl_internal.segment_task(0, 0, 'end', '')")
     old.execute("RESET ROLE")
+
+    # 0.5.0: model selection; the model and its predictions keep working, and
+    # a selection job adds versions next to the trained one
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.5.0'")
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    assert old.execute("SELECT origin, search, config FROM pgdl.models WHERE model = 'd'"
+                       ).fetchall() == [("training", None, None)]
+    old.execute("INSERT INTO pgdl.architectures (name, keras_json) "
+                "SELECT architecture, keras_json FROM pgdl.models WHERE model = 'd'")
+    old.execute("SELECT * FROM pgdl.preprocess('digits_test', 'small_packed', 'image', 'label', "
+                "normalizing_const => 16, feature_shape => '{8,8,1}', segments => 2, "
+                "buffer_size => 100)")
+    configs = old.execute("SELECT config FROM pgdl.generate_model_configs('up', "
+                          "ARRAY[(SELECT architecture FROM pgdl.models WHERE model = 'd')], "
+                          "'{\"loss\": \"categorical_crossentropy\", \"optimizer\": "
+                          "{\"choice\": [\"adam\", \"sgd\"]}}')").fetchall()
+    assert configs == [(1,), (2,)]
+    job = old.execute("INSERT INTO pgdl.model_selection (model, search, source, segments) "
+                      "VALUES ('d', 'up', 'small_packed', 2) RETURNING schedule, best_version"
+                      ).fetchone()
+    assert job[0] == "hopper" and job[1] in (2, 3)
+    assert old.execute("SELECT version, origin FROM pgdl.models WHERE model = 'd' "
+                       "ORDER BY version").fetchall() == [
+        (1, "training"), (2, "selection"), (3, "selection")]
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    old.execute("SELECT pgdl.drop_model('d', 3)")
+    old.execute("SELECT pgdl.drop_model('d', 2)")
     with pytest.raises(psycopg.errors.DependentObjectsStillExist):
         old.execute("SELECT pgdl.drop_model('d', 1)")
     old.execute("SELECT pgdl.drop_model('d', 1, cascade => true)")

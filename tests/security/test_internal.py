@@ -30,7 +30,7 @@ def test_no_role_reaches_pgdl_internal(roles, db):
 
 def test_internal_kinds_are_pgdls_own(roles, db):
     alice, bob = roles
-    for kind in ("training_segments", "model_training"):
+    for kind in ("training_segments", "model_training", "model_selection"):
         with pytest.raises(psycopg.errors.FdwInvalidOptionName) as caught:
             bob.execute("CREATE FOREIGN TABLE bob.t (job int8, segments int4) SERVER pgdl "
                         "OPTIONS (kind '%s')" % kind)

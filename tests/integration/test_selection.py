@@ -1,0 +1,205 @@
+"""Model selection: search spaces as rows (pgdl.generate_model_configs,
+pgdl.model_configs) and selection jobs (INSERT INTO pgdl.model_selection)
+that train every configuration with model hopper parallelism."""
+
+import json
+
+import numpy as np
+import psycopg
+import pytest
+
+from helpers import architecture
+from pgdl import kernels
+from pgdl.engine.keras_loader import keras
+from pgdl_tools.client import stored_model
+
+LOSS = {"loss": "categorical_crossentropy", "metrics": ["accuracy"]}
+
+
+def generate(db, search, architectures, compile_params, fit_params=None, **options):
+    named = "".join(", %s => %%s" % key for key in options)
+    return db.execute(
+        "SELECT config, architecture, compile_params, fit_params "
+        "FROM pgdl.generate_model_configs(%%s, %%s, %%s, %%s%s)" % named,
+        [search, architectures, json.dumps(compile_params), json.dumps(fit_params or {})]
+        + list(options.values())).fetchall()
+
+
+def select(db, model, search, iterations=2, segments=2, **extra):
+    columns = dict({"model": model, "search": search, "source": "digits_packed",
+                    "iterations": iterations, "segments": segments, "seed": 5}, **extra)
+    cur = db.execute("INSERT INTO pgdl.model_selection (%s) VALUES (%s) RETURNING *"
+                     % (", ".join(columns), ", ".join(["%s"] * len(columns))),
+                     list(columns.values()))
+    return dict(zip([c.name for c in cur.description], cur.fetchone()))
+
+
+@pytest.fixture
+def search(digits):
+    k = keras()
+    architecture(digits, "wide", [k.layers.Flatten(), k.layers.Dense(64, activation="relu"),
+                                  k.layers.Dense(10, activation="softmax")], (8, 8, 1))
+    rates = {"class_name": "Adam", "config": {"learning_rate": {"choice": [0.001, 0.01]}}}
+    generate(digits, "s", ["dense", "wide"], dict(LOSS, optimizer=rates))
+    return digits
+
+
+def test_a_grid_becomes_rows_the_user_can_edit(search):
+    rows = search.execute("SELECT config, architecture, compile_params, fit_params, owner "
+                          "FROM pgdl.model_configs WHERE search = 's' ORDER BY config").fetchall()
+    assert [(r[0], r[1], r[2]["optimizer"]["config"]["learning_rate"]) for r in rows] == [
+        (1, "dense", 0.001), (2, "dense", 0.01), (3, "wide", 0.001), (4, "wide", 0.01)]
+    assert {r[4] for r in rows} == {"postgres"} and all(r[3] == {} for r in rows)
+    search.execute("UPDATE pgdl.model_configs SET fit_params = '{\"batch_size\": 8}' "
+                   "WHERE search = 's' AND config = 4")
+    more = generate(search, "s", ["dense"], LOSS, {"batch_size": {"int_uniform": [8, 64]}},
+                    method="random", samples=3, seed=1)
+    assert [r[0] for r in more] == [5, 6, 7]        # numbered after the search's own
+    again = generate(search, "again", ["dense"], LOSS, {"batch_size": {"int_uniform": [8, 64]}},
+                     method="random", samples=3, seed=1)
+    assert [r[0] for r in again] == [1, 2, 3]
+    assert [r[1:] for r in again] == [r[1:] for r in more]      # the same seed, the same draws
+
+
+def test_selection_ranks_every_configuration_and_the_best_serves_predictions(search):
+    job = select(search, "sel", "s", validation_source="digits_test_packed", metric="accuracy")
+    assert (job["status"], job["schedule"], job["configs"]) == ("finished", "hopper", 4)
+    ranked = search.execute("SELECT version, config, value, rank FROM "
+                            "pgdl.model_selection_results WHERE job = %s ORDER BY rank",
+                            (job["job"],)).fetchall()
+    assert [r[3] for r in ranked] == [1, 2, 3, 4]
+    values = [r[2] for r in ranked]
+    assert values == sorted(values, reverse=True) and values[0] == job["best_value"]
+    assert ranked[0][0] == job["best_version"]
+    models = search.execute("SELECT version, origin, method, search, config, selection_job, "
+                            "validation_metrics->>'accuracy' FROM pgdl.models "
+                            "WHERE model = 'sel' ORDER BY version").fetchall()
+    assert [(m[1], m[2], m[3], m[5]) for m in models] == [
+        ("selection", "hopper", "s", job["job"])] * 4
+    assert sorted(m[4] for m in models) == [1, 2, 3, 4]
+    # per configuration: the merged history and each segment's, every iteration
+    assert search.execute("SELECT version, count(*) FILTER (WHERE segment IS NULL), "
+                          "count(*) FILTER (WHERE segment IS NOT NULL) "
+                          "FROM pgdl.training_history WHERE model = 'sel' "
+                          "GROUP BY version ORDER BY version").fetchall() == [
+        (v, 2, 4) for v in range(1, 5)]
+    search.execute("SELECT pgdl.create_predictions_table('best', 'sel', 'digits_test', "
+                   "version => %s)", (job["best_version"],))
+    accuracy = search.execute("SELECT avg((p.class = t.label)::int) FROM best p "
+                              "JOIN digits_test t ON t.id = p.id").fetchone()[0]
+    assert abs(float(accuracy) - job["best_value"]) < 1e-6
+    assert job["best_value"] > 0.8
+
+
+def _segment_buffers(db, segment, count):
+    """What segment `segment` of `count` trains on, as the hopper reads it."""
+    rows = db.execute("SELECT features, labels FROM digits_packed WHERE segment %% %s = %s "
+                      "ORDER BY buffer_id", (count, segment)).fetchall()
+    x = np.frombuffer(b"".join(r[0] for r in rows), "<f4").reshape(-1, 8, 8, 1)
+    y = kernels.one_hot(np.frombuffer(b"".join(r[1] for r in rows), "<i4"), 10)
+    return x, y
+
+
+def test_model_hopper_trains_each_configuration_as_keras_does_over_all_the_data(digits):
+    """Without shuffling, configuration j's version equals a Keras model that
+    trains on segment j's buffers, then segment j - 1's, and so on, carrying
+    its optimizer's state: the weights and the optimizer moved together."""
+    fit = {"batch_size": 32, "shuffle": False}
+    generate(digits, "exact", ["dense"],
+             dict(LOSS, optimizer={"class_name": "Adam",
+                                   "config": {"learning_rate": {"choice": [0.01, 0.003]}}}), fit)
+    select(digits, "exact", "exact", iterations=2)
+    k = keras()
+    parts = [_segment_buffers(digits, s, 2) for s in range(2)]
+    for config, j in ((1, 0), (2, 1)):
+        keras_json, compile_params = digits.execute(
+            "SELECT keras_json, compile_params FROM pgdl.models WHERE model = 'exact' "
+            "AND config = %s", (config,)).fetchone()
+        k.utils.set_random_seed(5 + config)
+        start = k.models.model_from_json(keras_json).get_weights()
+        net = k.models.model_from_json(keras_json)
+        net.compile(**compile_params)
+        net.set_weights(start)
+        for segment in [j, (j - 1) % 2] * 2:
+            net.fit(*parts[segment], verbose=0, **fit)
+        version, = digits.execute("SELECT version FROM pgdl.models WHERE model = 'exact' "
+                                  "AND config = %s", (config,)).fetchone()
+        for got, expected in zip(stored_model(digits, "exact", version).get_weights(),
+                                 net.get_weights()):
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_fewer_configurations_than_segments_train_with_averaging(digits):
+    generate(digits, "one", ["dense"], dict(LOSS, optimizer="adam"))
+    job = select(digits, "few", "one", segments=2)
+    assert (job["schedule"], job["configs"], job["best_version"]) == ("average", 1, 1)
+    assert digits.execute("SELECT method, segments, origin FROM pgdl.models "
+                          "WHERE model = 'few'").fetchall() == [("average", 2, "selection")]
+    assert job["metric"] == "loss" and job["higher_is_better"] is False
+
+
+def test_a_configuration_that_does_not_fit_fails_before_any_training(search, messages):
+    k = keras()
+    architecture(search, "flat16", [k.layers.Dense(10, activation="softmax")], (16,))
+    search.execute("INSERT INTO pgdl.model_configs (search, config, architecture, "
+                   "compile_params) VALUES ('s', 9, 'flat16', %s)", (json.dumps(LOSS),))
+    search.commit()
+    with pytest.raises(psycopg.errors.InvalidParameterValue) as caught:
+        select(search, "bad", "s")
+    assert caught.value.diag.message_primary.startswith(
+        'configuration 9 of search "s": architecture "flat16" takes input of shape [16]')
+    search.rollback()
+    assert not any("iteration" in m for _, m, _ in messages)
+    assert search.execute("SELECT count(*) FROM pgdl.models WHERE model = 'bad'"
+                          ).fetchone() == (0,)
+
+
+@pytest.mark.parametrize("sql, error, message", [
+    ("SELECT * FROM pgdl.generate_model_configs('x', '{}', '{\"loss\": \"mse\"}')",
+     psycopg.errors.InvalidParameterValue, "a search space needs at least one architecture"),
+    ("SELECT * FROM pgdl.generate_model_configs('x', '{nope}', '{\"loss\": \"mse\"}')",
+     psycopg.errors.UndefinedObject, 'architecture "nope" does not exist'),
+    ("SELECT * FROM pgdl.generate_model_configs('x', '{dense}', '{\"optimizer\": \"adam\"}')",
+     psycopg.errors.InvalidParameterValue, "compile_params have no loss"),
+    ("SELECT * FROM pgdl.generate_model_configs('x', '{dense}', '{\"loss\": \"mse\"}', "
+     "'{\"batch_size\": {\"choice\": [0, 8]}}')",
+     psycopg.errors.InvalidParameterValue, "fit_params batch_size must be a whole number"),
+    ("SELECT * FROM pgdl.generate_model_configs('x', '{dense}', '{\"loss\": \"mse\", "
+     "\"optimizer\": {\"class_name\": \"SGD\", \"config\": {\"learning_rate\": "
+     "{\"log_uniform\": [0, 1]}}}}', method => 'random', samples => 4)",
+     psycopg.errors.InvalidParameterValue, "compile_params.optimizer.config.learning_rate: "
+                                           "log_uniform needs bounds above 0"),
+    ("SELECT * FROM pgdl.generate_model_configs(NULL, '{dense}', '{\"loss\": \"mse\"}')",
+     psycopg.errors.NullValueNotAllowed, "pgdl.generate_model_configs needs a search name"),
+    ("INSERT INTO pgdl.model_selection (model, search, source) "
+     "VALUES ('m', 'none', 'digits_packed')",
+     psycopg.errors.UndefinedObject, 'search "none" has no configurations'),
+    ("INSERT INTO pgdl.model_selection (model, source) VALUES ('m', 'digits_packed')",
+     psycopg.errors.NotNullViolation, "a selection job needs a search"),
+    ("INSERT INTO pgdl.model_selection (model, search, source, metric) "
+     "VALUES ('m', 's', 'digits_packed', 'auc')",
+     psycopg.errors.InvalidParameterValue, 'metric "auc" is not among the metrics'),
+])
+def test_bad_input_is_a_clear_error(search, sql, error, message):
+    with pytest.raises(error) as caught:
+        search.execute(sql)
+    assert caught.value.diag.message_primary.startswith(message), \
+        caught.value.diag.message_primary
+
+
+def test_configurations_and_jobs_belong_to_their_role(search, plain):
+    assert plain.execute("SELECT count(*) FROM pgdl.model_configs").fetchone() == (0,)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        plain.execute("INSERT INTO pgdl.model_configs (search, config, architecture, "
+                      "compile_params, owner) VALUES ('s', 1, 'dense', '{}', 'postgres')")
+    plain.execute("INSERT INTO pgdl.model_configs (search, config, architecture, "
+                  "compile_params) VALUES ('s', 1, 'dense', '{}')")
+    assert plain.execute("SELECT owner FROM pgdl.model_configs").fetchall() == [("plain",)]
+    for sql in ("INSERT INTO pgdl.selection_jobs (model, search, source, iterations, "
+                "segments, schedule, metric, higher_is_better, status, configs) "
+                "VALUES ('m', 's', 'x', 1, 1, 'hopper', 'loss', false, 'finished', 1)",
+                "UPDATE pgdl.models SET origin = 'selection'"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            plain.execute(sql)
+    assert search.execute("SELECT count(*) FROM pgdl.model_configs WHERE owner = 'postgres'"
+                          ).fetchone() == (4,)
