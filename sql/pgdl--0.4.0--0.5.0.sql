@@ -61,6 +61,11 @@ CREATE TABLE pgdl.selection_jobs (
     iterations int4 NOT NULL,
     segments int4 NOT NULL,
     schedule text NOT NULL,
+    method text NOT NULL,
+    samples int4,
+    hyperband_r int4,
+    eta int4,
+    skip_last int4,
     metric text NOT NULL,
     higher_is_better bool NOT NULL,
     seed int8,
@@ -77,13 +82,42 @@ COMMENT ON TABLE pgdl.selection_jobs IS 'the jobs behind pgdl.model_selection';
 COMMENT ON COLUMN pgdl.selection_jobs.schedule IS
     'hopper (model hopper parallelism: each segment trains another configuration on its own '
     'buffers, then the configurations move on) or average (fewer configurations than '
-    'segments: each trains over all segments with model averaging, one after another)';
+    'segments: each trains over all segments with model averaging, one after another); for '
+    'hyperband, that of its first round';
+COMMENT ON COLUMN pgdl.selection_jobs.method IS
+    'all (every configuration of the search), random (samples of them, drawn with seed) or '
+    'hyperband (brackets of successive halving: hyperband_r, eta, skip_last)';
 SELECT pg_catalog.pg_extension_config_dump('pgdl.selection_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('pgdl.selection_jobs_job_seq', '');
 ALTER TABLE pgdl.selection_jobs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY selection_jobs_read ON pgdl.selection_jobs FOR SELECT
     USING (pgdl.acts_as(owner) OR pgdl.controls(owner));
 GRANT SELECT ON pgdl.selection_jobs TO PUBLIC;
+
+-- Every run of a selection job: a configuration trained for some iterations
+-- in a round of a bracket (one round, bracket 0, unless method hyperband).
+CREATE TABLE pgdl.selection_runs (
+    job int8 NOT NULL,
+    bracket int4 NOT NULL,
+    round int4 NOT NULL,
+    config int4 NOT NULL,
+    schedule text NOT NULL,
+    iterations int4 NOT NULL,
+    total_iterations int4 NOT NULL,
+    value float8,
+    survived bool NOT NULL,
+    version int4,
+    owner name NOT NULL DEFAULT current_user,
+    PRIMARY KEY (job, bracket, round, config)
+);
+COMMENT ON TABLE pgdl.selection_runs IS
+    'every run of a selection job: bracket, round, configuration, iterations given, the '
+    'job''s metric after it, whether it went on, and the version it ended as';
+SELECT pg_catalog.pg_extension_config_dump('pgdl.selection_runs', '');
+ALTER TABLE pgdl.selection_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY selection_runs_read ON pgdl.selection_runs FOR SELECT
+    USING (pgdl.acts_as(owner) OR pgdl.controls(owner));
+GRANT SELECT ON pgdl.selection_runs TO PUBLIC;
 
 ALTER TABLE pgdl.models DROP CONSTRAINT models_origin_check,
     ADD CONSTRAINT models_origin_check CHECK (origin IN ('training', 'import', 'selection')),
@@ -101,6 +135,11 @@ CREATE FOREIGN TABLE pgdl.model_selection (
     iterations int4,
     segments int4,
     schedule text,
+    method text,
+    samples int4,
+    hyperband_r int4,
+    eta int4,
+    skip_last int4,
     metric text,
     higher_is_better bool,
     seed int8,

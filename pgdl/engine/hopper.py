@@ -13,7 +13,8 @@ segment s + 1 (mod S), whose slot holds its state.  After an iteration
 every segment loads each configuration of the group to validate it on its
 own validation buffers; the segments add up their metrics (row-weighted),
 and segment 0, which then holds every configuration's final state, yields
-their weights when the group is done.
+it when the group is done: the weights, which become a version, and the
+optimizer's variables, with which a later round (Hyperband) goes on.
 """
 
 import json
@@ -41,15 +42,23 @@ class ConfigModel(SegmentModel):
         self.model.optimizer.build(self.model.trainable_variables)
 
     def state(self):
-        optimizer = [np.asarray(v.numpy(), np.float32) for v in self.model.optimizer.variables]
-        return weight_vectors.flatten(self.model.get_weights() + optimizer)
+        return weight_vectors.flatten(self.state_tensors())
 
-    def set_state(self, flat):
-        parts = weight_vectors.unflatten(flat, self.spec["state_shapes"])
+    def set_state(self, flat, tensors=None):
+        """Sets the state from a flat vector: the weights, then the optimizer's
+        variables; a start of only `weight_count` tensors leaves the
+        optimizer fresh."""
+        shapes = self.spec["state_shapes"][:tensors]
+        parts = weight_vectors.unflatten(flat, shapes)
         count = self.spec["weight_count"]
         self.model.set_weights(parts[:count])
         for variable, value in zip(self.model.optimizer.variables, parts[count:]):
             variable.assign(np.asarray(value).astype(variable.dtype))
+
+    def state_tensors(self):
+        """The state as arrays: the weights, then the optimizer's variables."""
+        return self.model.get_weights() + [np.asarray(v.numpy(), np.float32)
+                                           for v in self.model.optimizer.variables]
 
 
 def state_shapes(keras_json, compile_params):
@@ -62,24 +71,29 @@ def state_shapes(keras_json, compile_params):
     return weights + [list(v.shape) for v in model.optimizer.variables], len(weights)
 
 
-def train(spec, x, y, xv, yv, segment):
+def train(spec, starts, x, y, xv, yv, segment):
     """Yields each configuration's history rows, then (segment 0) its final
-    weights, every row with its configuration."""
+    state as tensor rows (the weights, then the optimizer's variables),
+    every row with its configuration.  starts: {config: flat state} of the
+    configurations that go on from an earlier run."""
     count, index = segment.count, segment.index
     slots = _Slots(count, spec["parameters"], index)
     configs = spec["configs"]
     for first in range(0, len(configs), count):
         group = configs[first:first + count]
-        yield from _group(spec, group, slots, x, y, xv, yv, segment)
+        yield from _group(spec, group, starts, slots, x, y, xv, yv, segment)
 
 
-def _group(spec, group, slots, x, y, xv, yv, segment):
+def _group(spec, group, starts, slots, x, y, xv, yv, segment):
     count, index = segment.count, segment.index
     models = {}
 
     def model(j):
         if j not in models:
-            models[j] = ConfigModel(group[j], x, y, xv, yv, index, count)
+            config = group[j]
+            models[j] = ConfigModel(config, x, y, xv, yv, index, count)
+            if config["config"] in starts:
+                models[j].set_state(starts[config["config"]], config["start_tensors"])
         return models[j]
 
     def load(j, holder):
@@ -116,7 +130,7 @@ def _group(spec, group, slots, x, y, xv, yv, segment):
                 _report(config["config"], iteration, spec["iterations"], merged, seconds)
     if index == 0:
         for j, config in enumerate(group):
-            for row in final_rows(models[j].final_weights()):
+            for row in final_rows(models[j].state_tensors()):
                 yield dict(row, config=config["config"])
     models.clear()
     keras().backend.clear_session()

@@ -71,7 +71,7 @@ def receive_inputs(job, segment):
     spec = json.loads(bytes(slot[HEADER_BYTES:HEADER_BYTES + size]))
     exchange.wait()
     if spec["method"] == "hopper":
-        return spec, None       # each configuration starts from its seed
+        return spec, _receive_starts(spec, inputs, slot)
     weights_bytes = 4 * int(spec["parameters"])
     if inputs is not None:
         slot[HEADER_BYTES:HEADER_BYTES + weights_bytes] = np.frombuffer(inputs.weights, np.uint8)
@@ -79,6 +79,26 @@ def receive_inputs(job, segment):
     start = np.frombuffer(bytes(slot[HEADER_BYTES:HEADER_BYTES + weights_bytes]), "<f4")
     exchange.wait()
     return spec, weight_vectors.unflatten(start, spec["tensor_shapes"])
+
+
+def _receive_starts(spec, inputs, slot):
+    """A model hopper job's starting states, {config: flat float32}, one at a
+    time through segment 0's slot: those of the configurations that go on
+    from an earlier round; the others start from their seed."""
+    starts, offset = {}, 0
+    for config in spec["configs"]:
+        size = config.get("start_size")
+        if not size:
+            continue
+        if inputs is not None:
+            slot[HEADER_BYTES:HEADER_BYTES + 4 * size] = np.frombuffer(
+                inputs.weights[4 * offset:4 * (offset + size)], np.uint8)
+        exchange.wait()
+        starts[config["config"]] = np.frombuffer(
+            bytes(slot[HEADER_BYTES:HEADER_BYTES + 4 * size]), "<f4")
+        exchange.wait()
+        offset += size
+    return starts
 
 
 def stack_buffers(rows, part, spec):
@@ -251,7 +271,7 @@ def train(job, rows, segment):
     if spec["method"] == "hopper":
         from pgdl.engine import hopper
         keras_loader.choose_gpu(segment.index)
-        yield from hopper.train(spec, x, y, xv, yv, segment)
+        yield from hopper.train(spec, start, x, y, xv, yv, segment)
         return
     if segment_process.wanted():        # the leader, which must not keep a GPU
         local = segment_process.ProcessSegmentModel(spec, start, x, y, xv, yv,

@@ -13,8 +13,12 @@ Every configuration becomes a version of the job's model (origin
 'selection'), with its history; pgdl.model_selection_results ranks them.
 """
 
+import dataclasses
 import json
+import math
 import time
+
+import numpy as np
 
 from pgdl import server
 from pgdl.engine import catalog, search
@@ -25,11 +29,13 @@ from pgdl.errors import PgdlError
 from pgdl.privilege import acting_role, privileged
 
 LOWER_IS_BETTER = ("loss", "error")
+METHODS = ("all", "random", "hyperband")
 JOB_TYPES = {
     "owner": "name", "model": "text", "search": "text", "source": "text",
     "validation_source": "text", "iterations": "int4", "segments": "int4", "schedule": "text",
-    "metric": "text", "higher_is_better": "bool", "seed": "int8", "status": "text",
-    "configs": "int4",
+    "method": "text", "samples": "int4", "hyperband_r": "int4", "eta": "int4",
+    "skip_last": "int4", "metric": "text", "higher_is_better": "bool", "seed": "int8",
+    "status": "text", "configs": "int4",
 }
 
 
@@ -125,54 +131,219 @@ def _metric(values, plans):
 
 
 def run_selection(values):
-    """The INSERT into pgdl.model_selection: check every configuration,
-    train them all, store each as a version."""
+    """The INSERT into pgdl.model_selection: check the configurations, train
+    them (all, a random sample, or Hyperband's brackets), store each as a
+    version."""
     started = time.perf_counter()
     name, search_name = values.get("model"), values.get("search")
     if not name:
         raise _error("a selection job needs a model name", sqlstate="23502")
     if not search_name:
         raise _error("a selection job needs a search (pgdl.model_configs)", sqlstate="23502")
+    method = values.get("method") or "all"
+    if method not in METHODS:
+        raise _error('unknown selection method "%s"' % method,
+                     hint="Methods: %s." % ", ".join(METHODS))
     owner = acting_role()
     configs = _configs(owner, search_name)
+    seed = 0 if values.get("seed") is None else int(values["seed"])
+    brackets = _brackets(values, method, len(configs))
+    configs = _draw(configs, brackets, method, seed, search_name)
     packed, _ = training._sources(values)
     segments = packed["segments"] if values.get("segments") is None else values["segments"]
-    seed = 0 if values.get("seed") is None else int(values["seed"])
     plans = _plans(values, owner, configs, segments, seed)
     metric, higher = _metric(values, plans)
-    schedule = "hopper" if len(plans) >= segments else "average"
     first = plans[0]
     job = _insert_job({
         "owner": owner, "model": name, "search": search_name, "source": first.packed["output"],
         "validation_source": first.validation["output"] if first.validation else None,
-        "iterations": first.iterations, "segments": segments, "schedule": schedule,
+        "iterations": max(r for _, rounds in brackets for _, r in rounds),
+        "segments": segments,
+        "schedule": _schedule(brackets[0][1][0][0], segments), "method": method,
+        "samples": values.get("samples"), "hyperband_r": values.get("hyperband_r"),
+        "eta": values.get("eta"), "skip_last": values.get("skip_last"),
         "metric": metric, "higher_is_better": higher, "seed": values.get("seed"),
         "status": "running", "configs": len(plans)})
-
-    if schedule == "hopper":
-        rows = _hop(job, plans, configs)
-        by_config = {c["config"]: [r for r in rows if r["config"] == c["config"]]
-                     for c in configs}
-    else:
-        by_config = {}
-        for config, plan in zip(configs, plans):
-            by_config[config["config"]] = training._train_here(
-                -job, plan.spec(), plan.start, plan.packed, plan.validation, plan.segments,
-                plan.description)
+    search = _Search(job, search_name, metric, higher, segments, first.validation is not None)
+    runs = dict(zip((c["config"] for c in configs), plans))
+    offset = 0
+    for bracket, rounds in brackets:
+        count = rounds[0][0]
+        search.bracket(bracket, [c["config"] for c in configs[offset:offset + count]], rounds,
+                       runs)
+        offset += count
 
     best = None
-    for config, plan in zip(configs, plans):
-        plan.method = schedule
-        version, last, _ = training.store_version(
-            plan, by_config[config["config"]], time.perf_counter() - started,
-            {"origin": "selection", "search": search_name, "config": config["config"],
-             "selection_job": job})
-        value = _value(last, metric, plan.validation is not None)
-        if value is not None and (best is None or (value > best[1] if higher else value < best[1])):
+    for config, (version, value) in search.stored.items():
+        if value is not None and (best is None or (value > best[1] if higher else
+                                                   value < best[1])):
             best = (version, value)
     return _finish_job(job, {"status": "finished", "best_version": best and best[0],
                              "best_value": best and best[1],
                              "seconds": time.perf_counter() - started})
+
+
+def _schedule(configs, segments):
+    return "hopper" if configs >= segments else "average"
+
+
+def _whole(values, name, default, low, high):
+    value = values.get(name)
+    if value is None:
+        return default
+    if not low <= value <= high:
+        raise _error("%s must be between %d and %d, not %d" % (name, low, high, value))
+    return value
+
+
+def _brackets(values, method, available):
+    """[(bracket, [(configurations, total iterations) per round])]: one
+    round of every configuration, or Hyperband's brackets."""
+    for option in ("hyperband_r", "eta", "skip_last"):
+        if method != "hyperband" and values.get(option) is not None:
+            raise _error("%s is for method hyperband, not %s" % (option, method))
+    if method != "random" and values.get("samples") is not None:
+        raise _error("samples is for method random, not %s" % method)
+    iterations = _whole(values, "iterations", 1, 1, 100_000)
+    if method == "all":
+        return [(0, [(available, iterations)])]
+    if method == "random":
+        if values.get("samples") is None:
+            raise _error("method random needs samples: how many configurations to draw")
+        return [(0, [(_whole(values, "samples", None, 1, 100_000), iterations)])]
+    if values.get("iterations") is not None:
+        raise _error("iterations is not for method hyperband",
+                     hint="hyperband_r is the most iterations a configuration gets.")
+    return hyperband_schedule(_whole(values, "hyperband_r", 9, 1, 10_000),
+                              _whole(values, "eta", 3, 2, 100),
+                              _whole(values, "skip_last", 0, 0, 100))
+
+
+def hyperband_schedule(r, eta, skip_last):
+    """Hyperband's brackets (Li et al.) for at most r iterations per
+    configuration: bracket s starts n configurations with r / eta^s
+    iterations, then keeps the best 1/eta of them for eta times as many,
+    and so on up to r; skip_last drops the last rounds of every bracket."""
+    s_max = 0
+    while eta ** (s_max + 1) <= r:
+        s_max += 1
+    budget = (s_max + 1) * r
+    brackets = []
+    for s in range(s_max, -1, -1):
+        n = math.ceil(budget / r * eta ** s / (s + 1))
+        rounds = []
+        for i in range(s + 1 - skip_last):
+            total = max(1, round(r * eta ** (i - s)))
+            count = max(1, math.floor(n * eta ** -i))
+            if rounds and total <= rounds[-1][1]:
+                continue
+            rounds.append((count, total))
+        if rounds:
+            brackets.append((s, rounds))
+    if not brackets:
+        raise _error("skip_last %d leaves no round to run" % skip_last,
+                     hint="Hyperband with hyperband_r %d and eta %d has %d rounds in its "
+                          "largest bracket." % (r, eta, s_max + 1))
+    return brackets
+
+
+def _draw(configs, brackets, method, seed, name):
+    """The configurations the brackets start: all of them in order, or
+    drawn without repeats with the job's seed."""
+    needed = sum(rounds[0][0] for _, rounds in brackets)
+    if method == "all":
+        return configs
+    if needed > len(configs):
+        raise _error('method %s needs %d configurations; search "%s" has %d'
+                     % (method, needed, name, len(configs)),
+                     hint="Add configurations with pgdl.generate_model_configs(..., "
+                          "method => 'random', samples => %d)." % (needed - len(configs)))
+    order = np.random.default_rng(seed).permutation(len(configs))[:needed]
+    return [configs[i] for i in order]
+
+
+class _Search:
+    """Runs the rounds of a selection job and stores each configuration as
+    a version when it stops (eliminated or done), with its whole history."""
+
+    def __init__(self, job, name, metric, higher, segments, validation):
+        self.job, self.name, self.metric, self.higher = job, name, metric, higher
+        self.segments, self.validation = segments, validation
+        self.history = {}           # config -> history rows so far
+        self.stored = {}            # config -> (version, value)
+        self.started = time.perf_counter()
+
+    def bracket(self, bracket, live, rounds, plans):
+        states, done, values = {}, 0, {}
+        for number, (count, total) in enumerate(rounds):
+            live = self._survivors(live, values, count)
+            chosen = {c: dataclasses.replace(plans[c], iterations=total - done) for c in live}
+            schedule = _schedule(len(live), self.segments)
+            if schedule == "hopper":
+                rows = _hop(self.job, chosen, states)
+            else:
+                rows = {c: self._average(plan, states.get(c)) for c, plan in chosen.items()}
+            states, values = {}, {}
+            for config, config_rows in rows.items():
+                history = [dict(r, iteration=r["iteration"] + done) for r in config_rows
+                           if r["tensor"] is None]
+                self.history.setdefault(config, []).extend(history)
+                states[config] = {r["tensor"]: r["data"] for r in config_rows
+                                  if r["tensor"] is not None}
+                merged = [h for h in history if h["segment"] is None]
+                values[config] = _value(merged[-1] if merged else None, self.metric,
+                                        self.validation)
+            last = number == len(rounds) - 1
+            going = set() if last else set(self._survivors(live, values, rounds[number + 1][0]))
+            for config in live:
+                _record_run(self.job, bracket, number, config, schedule, total - done, total,
+                            values[config], config in going)
+                if config not in going:
+                    self._store(plans[config], config, states[config], total, values[config],
+                                schedule)
+            done = total
+
+    def _survivors(self, live, values, count):
+        if not values:
+            return live[:count]
+        ranked = sorted(live, key=lambda c: (values[c] is None,
+                                             -values[c] if self.higher and values[c] is not None
+                                             else values[c] or 0))
+        return ranked[:count]
+
+    def _average(self, plan, state):
+        if state is not None:
+            plan = dataclasses.replace(plan, start=[
+                np.frombuffer(state[t], "<f4").reshape(shape)
+                for t, shape in enumerate(plan.description.tensors)])
+        return training._train_here(-self.job, plan.spec(), plan.start, plan.packed,
+                                    plan.validation, plan.segments, plan.description)
+
+    def _store(self, plan, config, state, total, value, schedule):
+        plan = dataclasses.replace(plan, method=schedule, iterations=total)
+        rows = self.history[config] + [
+            {"segment": 0, "tensor": tensor, "data": data, "iteration": None}
+            for tensor, data in state.items()]
+        version, _, _ = training.store_version(
+            plan, rows, time.perf_counter() - self.started,
+            {"origin": "selection", "search": self.name, "config": config,
+             "selection_job": self.job})
+        self.stored[config] = (version, value)
+        with privileged():
+            catalog.execute("UPDATE pgdl.selection_runs SET version = $3 "
+                            "WHERE job = $1 AND config = $2", ["int8", "int4", "int4"],
+                            [self.job, config, version])
+
+
+def _record_run(job, bracket, number, config, schedule, iterations, total, value, survived):
+    with privileged():
+        catalog.execute(
+            "INSERT INTO pgdl.selection_runs (job, bracket, round, config, schedule, "
+            "iterations, total_iterations, value, survived, owner) "
+            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, owner FROM pgdl.selection_jobs "
+            "WHERE job = $1",
+            ["int8", "int4", "int4", "int4", "text", "int4", "int4", "float8", "bool"],
+            [job, bracket, number, config, schedule, iterations, total, value, survived])
 
 
 def _value(last, metric, validation):
@@ -185,34 +356,45 @@ def _value(last, metric, validation):
     return json.loads(last[metrics]).get(metric) if last.get(metrics) else None
 
 
-def _hop(job, plans, configs):
-    """Every configuration trained by model hopper in one lockstep scan:
-    the scan's rows, each with its configuration."""
-    first = plans[0]
-    entries, largest = [], 0
-    for config, plan in zip(configs, plans):
+def _hop(job, plans, states):
+    """The configurations of plans ({config: plan}) trained by model hopper
+    in one lockstep scan, each going on from its state where it has one:
+    {config: its rows}."""
+    entries, largest, starts = [], 0, []
+    for config, plan in plans.items():
         spec = plan.spec()
         shapes, weight_count = state_shapes(spec["keras_json"], spec["compile_params"])
         size = sum(_product(shape) for shape in shapes)
         largest = max(largest, size)
-        entries.append({"config": config["config"], "seed": plan.seed,
-                        "keras_json": spec["keras_json"], "compile_params": spec["compile_params"],
-                        "fit_params": spec["fit_params"], "metric_names": spec["metric_names"],
-                        "tensor_shapes": spec["tensor_shapes"], "state_shapes": shapes,
-                        "weight_count": weight_count, "state_size": size})
+        entry = {"config": config, "seed": plan.seed, "keras_json": spec["keras_json"],
+                 "compile_params": spec["compile_params"], "fit_params": spec["fit_params"],
+                 "metric_names": spec["metric_names"], "tensor_shapes": spec["tensor_shapes"],
+                 "state_shapes": shapes, "weight_count": weight_count, "state_size": size}
+        state = states.get(config)
+        if state:
+            tensors = [state[t] for t in range(len(state))]
+            starts.extend(tensors)
+            entry["start_tensors"] = len(tensors)
+            entry["start_size"] = sum(len(t) for t in tensors) // 4
+        entries.append(entry)
+    first = next(iter(plans.values()))
     spec = dict(first.spec(), method="hopper", configs=entries, parameters=largest)
     key = -job
     segment_training.RUNNING[key] = segment_training.JobInputs(
-        json.dumps(spec).encode(), b"", first.segments, largest, first.packed["qualified"],
-        first.validation["qualified"] if first.validation else None)
+        json.dumps(spec).encode(), b"".join(starts), first.segments, largest,
+        first.packed["qualified"], first.validation["qualified"] if first.validation else None)
     try:
         with privileged():
-            return server.plpy.execute(
+            rows = server.plpy.execute(
                 "SELECT config, segment, iteration, rows, loss, metrics, validation_loss, "
                 "validation_metrics, seconds, tensor, data "
                 "FROM pgdl_internal.training_segments WHERE job = %d" % key)
     finally:
         segment_training.RUNNING.pop(key, None)
+    by_config = {config: [] for config in plans}
+    for row in rows:
+        by_config[row["config"]].append(dict(row))
+    return by_config
 
 
 def _product(shape):
@@ -223,7 +405,7 @@ def _product(shape):
 
 
 def _insert_job(row):
-    names = list(row)
+    names = [n for n in row if row[n] is not None]
     sql = "INSERT INTO pgdl.selection_jobs (%s) VALUES (%s) RETURNING job" % (
         ", ".join(names), ", ".join("$%d" % (i + 1) for i in range(len(names))))
     with privileged():

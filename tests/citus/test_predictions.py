@@ -1,11 +1,16 @@
 """Predictions over a distributed source on a Citus cluster: the same SQL
 as on one node, the same predictions."""
 
+import pathlib
+import re
+
 import psycopg
 import pytest
 
 from helpers import import_digit_model
 
+DEFAULT_VERSION = re.search(r"default_version = '(.+)'", (
+    pathlib.Path(__file__).parents[2] / "pgdl.control").read_text()).group(1)
 ROWS = ("SELECT count(*), md5(string_agg(concat_ws(',', id, version, class, probability), "
         "'|' ORDER BY id)) FROM %s")
 
@@ -16,7 +21,9 @@ def test_the_cluster_has_citus_and_pgdl_on_every_node(coordinator):
     versions = coordinator.execute(
         "SELECT result FROM run_command_on_workers($$SELECT extversion FROM pg_extension "
         "WHERE extname = 'pgdl'$$) ORDER BY nodeport").fetchall()
-    assert nodes == 3 and versions == [("0.4.0",), ("0.4.0",)]
+    own = coordinator.execute("SELECT extversion FROM pg_extension WHERE extname = 'pgdl'"
+                              ).fetchone()[0]
+    assert nodes == 3 and versions == [(own,), (own,)] and own == DEFAULT_VERSION
 
 
 @pytest.fixture

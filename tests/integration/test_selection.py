@@ -28,6 +28,7 @@ def generate(db, search, architectures, compile_params, fit_params=None, **optio
 def select(db, model, search, iterations=2, segments=2, **extra):
     columns = dict({"model": model, "search": search, "source": "digits_packed",
                     "iterations": iterations, "segments": segments, "seed": 5}, **extra)
+    columns = {key: value for key, value in columns.items() if value is not None}
     cur = db.execute("INSERT INTO pgdl.model_selection (%s) VALUES (%s) RETURNING *"
                      % (", ".join(columns), ", ".join(["%s"] * len(columns))),
                      list(columns.values()))
@@ -203,3 +204,105 @@ def test_configurations_and_jobs_belong_to_their_role(search, plain):
             plain.execute(sql)
     assert search.execute("SELECT count(*) FROM pgdl.model_configs WHERE owner = 'postgres'"
                           ).fetchone() == (4,)
+
+
+def test_random_trains_a_seeded_sample_of_the_search(search):
+    job = select(search, "sampled", "s", method="random", samples=3, iterations=1)
+    configs = [c for c, in search.execute(
+        "SELECT config FROM pgdl.models WHERE model = 'sampled' ORDER BY version")]
+    assert job["configs"] == 3 and len(set(configs)) == 3 and set(configs) <= {1, 2, 3, 4}
+    again = select(search, "sampled_again", "s", method="random", samples=3, iterations=1)
+    assert again["configs"] == 3
+    assert configs == [c for c, in search.execute(
+        "SELECT config FROM pgdl.models WHERE model = 'sampled_again' ORDER BY version")]
+    assert search.execute("SELECT bracket, round, count(*), bool_or(survived) "
+                          "FROM pgdl.selection_runs WHERE job = %s GROUP BY 1, 2",
+                          (job["job"],)).fetchall() == [(0, 0, 3, False)]
+
+
+def test_hyperband_runs_its_brackets_and_survivors_go_on(search):
+    generate(search, "many", ["dense", "wide"],
+             dict(LOSS, optimizer={"class_name": "Adam", "config": {
+                 "learning_rate": {"log_uniform": [0.0005, 0.02]}}}),
+             method="random", samples=6, seed=2)
+    job = select(search, "hb", "many", method="hyperband", hyperband_r=3, eta=3,
+                 iterations=None, validation_source="digits_test_packed", metric="accuracy")
+    assert (job["method"], job["configs"], job["iterations"]) == ("hyperband", 5, 3)
+    runs = search.execute("SELECT bracket, round, config, iterations, total_iterations, value, "
+                          "survived, version FROM pgdl.selection_runs WHERE job = %s "
+                          "ORDER BY bracket DESC, round, config", (job["job"],)).fetchall()
+    first = [r for r in runs if (r[0], r[1]) == (1, 0)]
+    going = [r for r in runs if (r[0], r[1]) == (1, 1)]
+    last = [r for r in runs if r[0] == 0]
+    assert [(len(first), {r[3] for r in first}), (len(going), going[0][3:5]),
+            (len(last), {r[3:5] for r in last})] == [(3, {1}), (1, (2, 3)), (2, {(3, 3)})]
+    # the best of the first round went on, and only it
+    best = max(first, key=lambda r: r[5])
+    assert [r[2] for r in first if r[6]] == [best[2]] == [going[0][2]]
+    # one version per configuration, its history over every round it ran
+    assert len({r[7] for r in runs}) == 5 and None not in {r[7] for r in runs}
+    history = search.execute("SELECT iteration, loss FROM pgdl.training_history "
+                             "WHERE model = 'hb' AND version = %s AND segment IS NULL "
+                             "ORDER BY iteration", (going[0][7],)).fetchall()
+    assert [h[0] for h in history] == [1, 2, 3]
+    assert search.execute("SELECT iterations, origin FROM pgdl.models WHERE model = 'hb' "
+                          "AND version = %s", (going[0][7],)).fetchone() == (3, "selection")
+    assert job["best_value"] == max(r[5] for r in runs if not r[6])
+
+
+def test_a_hyperband_survivor_goes_on_from_its_weights_and_optimizer(digits):
+    """On one segment without shuffling, a survivor's version equals a Keras
+    model fitted once per iteration of every round it ran, in one go."""
+    fit = {"batch_size": 32, "shuffle": False}
+    generate(digits, "hb1", ["dense"],
+             dict(LOSS, optimizer={"class_name": "Adam",
+                                   "config": {"learning_rate": {"choice": [0.01, 0.003, 0.001,
+                                                                           0.03]}}}), fit)
+    job = select(digits, "hb1", "hb1", method="hyperband", hyperband_r=2, eta=2,
+                 iterations=None, segments=1)
+    config, version = digits.execute(
+        "SELECT config, version FROM pgdl.selection_runs WHERE job = %s AND bracket = 1 "
+        "AND round = 1", (job["job"],)).fetchone()
+    k = keras()
+    keras_json, compile_params = digits.execute(
+        "SELECT keras_json, compile_params FROM pgdl.models WHERE model = 'hb1' "
+        "AND version = %s", (version,)).fetchone()
+    k.utils.set_random_seed(5 + config)
+    start = k.models.model_from_json(keras_json).get_weights()
+    net = k.models.model_from_json(keras_json)
+    net.compile(**compile_params)
+    net.set_weights(start)
+    x, y = _segment_buffers(digits, 0, 1)
+    for _ in range(2):
+        net.fit(x, y, verbose=0, **fit)
+    for got, expected in zip(stored_model(digits, "hb1", version).get_weights(),
+                             net.get_weights()):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"method": "hyperband", "hyperband_r": 9, "iterations": None},
+     psycopg.errors.InvalidParameterValue, "method hyperband needs 17 configurations; "
+                                           "search \"s\" has 4"),
+    ({"method": "hyperband", "eta": 1, "iterations": None},
+     psycopg.errors.InvalidParameterValue, "eta must be between 2 and 100, not 1"),
+    ({"method": "hyperband", "hyperband_r": 0, "iterations": None},
+     psycopg.errors.InvalidParameterValue, "hyperband_r must be between 1 and 10000, not 0"),
+    ({"method": "hyperband", "hyperband_r": 3, "skip_last": 2, "iterations": None},
+     psycopg.errors.InvalidParameterValue, "skip_last 2 leaves no round to run"),
+    ({"method": "hyperband", "iterations": 3},
+     psycopg.errors.InvalidParameterValue, "iterations is not for method hyperband"),
+    ({"eta": 3}, psycopg.errors.InvalidParameterValue, "eta is for method hyperband, not all"),
+    ({"samples": 3}, psycopg.errors.InvalidParameterValue, "samples is for method random"),
+    ({"method": "random"}, psycopg.errors.InvalidParameterValue,
+     "method random needs samples"),
+    ({"method": "random", "samples": 5}, psycopg.errors.InvalidParameterValue,
+     "method random needs 5 configurations"),
+    ({"method": "tpe"}, psycopg.errors.InvalidParameterValue, 'unknown selection method "tpe"'),
+    ({"iterations": 0}, psycopg.errors.InvalidParameterValue, "iterations must be between 1"),
+])
+def test_bad_selection_options_are_clear_errors(search, options, error, message):
+    with pytest.raises(error) as caught:
+        select(search, "bad", "s", **options)
+    assert caught.value.diag.message_primary.startswith(message), \
+        caught.value.diag.message_primary
