@@ -2,6 +2,8 @@
 
 import json
 import os
+import pathlib
+import re
 import time
 from decimal import Decimal
 
@@ -10,6 +12,10 @@ import numpy as np
 from pgdl.engine.keras_loader import keras
 
 COMPILE = {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}
+
+# the version CREATE EXTENSION pgdl installs
+DEFAULT_VERSION = re.search(r"default_version = '(.+)'", (
+    pathlib.Path(__file__).parents[1] / "pgdl.control").read_text()).group(1)
 
 
 def architecture(db, name, layers, input_shape):

@@ -56,7 +56,8 @@ def _check(kind, arguments, where):
     if low > high:
         raise _error("%s: %s has low %s above high %s" % (where, kind, low, high))
     if kind == "log_uniform" and low <= 0:
-        raise _error("%s: log_uniform needs bounds above 0, not %s" % (where, json.dumps(arguments)),
+        raise _error("%s: log_uniform needs bounds above 0, not %s"
+                     % (where, json.dumps(arguments)),
                      hint="Its logarithm is drawn uniformly; use uniform for bounds at or "
                           "below 0.")
     if kind == "int_uniform" and not all(float(a).is_integer() for a in arguments):

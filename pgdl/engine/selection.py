@@ -150,6 +150,11 @@ def run_selection(values):
     brackets = _brackets(values, method, len(configs))
     configs = _draw(configs, brackets, method, seed, search_name)
     packed, _ = training._sources(values)
+    if packed.get("segment_ids"):
+        raise PgdlError("%s is on the Citus workers; model selection runs on one node so far"
+                        % packed["output"],
+                        hint="Pack a local table, or train each configuration with "
+                             "INSERT INTO pgdl.model_training.", sqlstate="0A000")
     segments = packed["segments"] if values.get("segments") is None else values["segments"]
     plans = _plans(values, owner, configs, segments, seed)
     metric, higher = _metric(values, plans)

@@ -1,16 +1,11 @@
 """Predictions over a distributed source on a Citus cluster: the same SQL
 as on one node, the same predictions."""
 
-import pathlib
-import re
-
 import psycopg
 import pytest
 
-from helpers import import_digit_model
+from helpers import DEFAULT_VERSION, import_digit_model
 
-DEFAULT_VERSION = re.search(r"default_version = '(.+)'", (
-    pathlib.Path(__file__).parents[2] / "pgdl.control").read_text()).group(1)
 ROWS = ("SELECT count(*), md5(string_agg(concat_ws(',', id, version, class, probability), "
         "'|' ORDER BY id)) FROM %s")
 
@@ -234,7 +229,8 @@ def test_a_worker_without_pgdl_is_named(distributed_digits, citus_cluster):
                                match="Citus node 127.0.0.1:%d has pgdl 0.3.0" % worker.port):
                 db.execute("SELECT count(*) FROM dist_p").fetchone()
         finally:
-            there.execute("UPDATE pg_extension SET extversion = '0.4.0' WHERE extname = 'pgdl'")
+            there.execute("UPDATE pg_extension SET extversion = %s WHERE extname = 'pgdl'",
+                          (DEFAULT_VERSION,))
     assert db.execute("SELECT count(*) FROM dist_p").fetchone() == \
         db.execute("SELECT count(*) FROM digits_test").fetchone()
 

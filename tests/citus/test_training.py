@@ -4,7 +4,7 @@ one node, each segment's rows and buffers on one worker, only weights moving."""
 import psycopg
 import pytest
 
-from helpers import architecture, train
+from helpers import DEFAULT_VERSION, architecture, train
 from pgdl.engine.keras_loader import keras
 
 FIT = {"batch_size": 32, "epochs": 1}
@@ -165,6 +165,19 @@ def test_bad_layouts_get_clear_errors(digits_on_workers):
     assert db.execute("SELECT count(*) FROM pgdl.models WHERE model = 'x'").fetchone() == (0,)
 
 
+def test_model_selection_on_the_workers_is_refused_before_anything_moves(digits_on_workers):
+    db = digits_on_workers
+    pack(db, "dist_train", "dist_packed")
+    db.execute("SELECT * FROM pgdl.generate_model_configs('s', '{mlp}', "
+               "'{\"loss\": \"categorical_crossentropy\"}')")
+    with pytest.raises(psycopg.errors.FeatureNotSupported,
+                       match="dist_packed is on the Citus workers; model selection runs on one "
+                             "node so far"):
+        db.execute("INSERT INTO pgdl.model_selection (model, search, source) "
+                   "VALUES ('x', 's', 'dist_packed')")
+    db.execute("DELETE FROM pgdl.model_configs WHERE search = 's'")
+
+
 def test_a_cancelled_job_leaves_no_version(digits_on_workers):
     db = digits_on_workers
     pack(db, "dist_train", "dist_packed")
@@ -252,12 +265,12 @@ def test_a_packed_table_redistributed_on_another_column_is_refused(digits_on_wor
 
 
 @pytest.mark.parametrize("change, message", [
-    ("extversion = '0.3.0'", "has pgdl 0.3.0, the coordinator 0.4.0"),
+    ("extversion = '0.3.0'", "has pgdl 0.3.0, the coordinator %s" % DEFAULT_VERSION),
     ("extname = 'pgdl_elsewhere'", "has no pgdl")])
 def test_a_worker_without_this_pgdl_is_named(digits_on_workers, citus_cluster, change, message):
     db = digits_on_workers
     worker = citus_cluster.workers[0]
-    undo = {"extversion = '0.3.0'": "extversion = '0.4.0' WHERE extname = 'pgdl'",
+    undo = {"extversion = '0.3.0'": "extversion = '%s' WHERE extname = 'pgdl'" % DEFAULT_VERSION,
             "extname = 'pgdl_elsewhere'": "extname = 'pgdl' WHERE extname = 'pgdl_elsewhere'"}
     # the catalogs of a worker on which pgdl is another version, or missing
     with psycopg.connect(worker.uri("pgdl_citus"), autocommit=True) as there:

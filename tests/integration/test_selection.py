@@ -3,6 +3,8 @@ pgdl.model_configs) and selection jobs (INSERT INTO pgdl.model_selection)
 that train every configuration with model hopper parallelism."""
 
 import json
+import threading
+import time
 
 import numpy as np
 import psycopg
@@ -306,3 +308,29 @@ def test_bad_selection_options_are_clear_errors(search, options, error, message)
         select(search, "bad", "s", **options)
     assert caught.value.diag.message_primary.startswith(message), \
         caught.value.diag.message_primary
+
+
+def test_a_cancel_mid_round_leaves_no_version_and_no_job(search, connect):
+    search.commit()
+    search.autocommit = True
+    notices = []
+    search.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    watcher = connect()
+
+    def cancel():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(n.startswith("configuration 1, ")
+                                                      for n in notices):
+            time.sleep(0.02)
+        watcher.execute("SELECT pg_cancel_backend(%s)", (search.info.backend_pid,))
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        select(search, "cancelled", "s", iterations=50)
+    thread.join()
+    assert not any(n.startswith("configuration 3, ") for n in notices)
+    assert search.execute("SELECT count(*) FROM pgdl.models WHERE model = 'cancelled'"
+                          ).fetchone() == (0,)
+    assert search.execute("SELECT count(*) FROM pgdl.selection_jobs WHERE model = 'cancelled'"
+                          ).fetchone() == (0,)
+    assert search.execute("SELECT 1").fetchone() == (1,)
