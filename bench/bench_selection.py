@@ -27,6 +27,7 @@ from pgdl_tools.cluster import throwaway
 from pgdl_tools.demo import test_accuracy
 from pgdl.engine.keras_loader import keras
 
+from mnist import load_and_pack
 from timing import print_table
 
 EPOCHS = 3
@@ -60,7 +61,8 @@ def keras_baseline(conn, configs, nets):
         k.utils.set_random_seed(config)
         model = k.models.model_from_json(nets[architecture])
         model.compile(**compile_params)
-        model.fit(x, k.utils.to_categorical(y, 10), epochs=EPOCHS, verbose=0, **fit_params)
+        model.fit(x, k.utils.to_categorical(y, 10), verbose=0,
+                  **dict(fit_params, epochs=EPOCHS))
         accuracies[config] = float((model.predict(xt, verbose=0).argmax(1) == yt).mean())
     return time.perf_counter() - started, accuracies
 
@@ -69,11 +71,7 @@ def main():
     with throwaway() as cluster:
         cluster.create_database("bench")
         with psycopg.connect(cluster.uri("bench"), autocommit=True) as conn:
-            conn.execute("SELECT * FROM pgdl.load_dataset('mnist', 'mnist', "
-                         "test_fraction => 0.2, seed => 1)")
-            conn.execute("SELECT * FROM pgdl.preprocess('mnist_train', 'mnist_train_packed', "
-                         "'image', 'label', normalizing_const => 255, "
-                         "feature_shape => '{28,28,1}', segments => 2, seed => 7)")
+            load_and_pack(conn)
             nets = architectures()
             for name, keras_json in nets.items():
                 conn.execute("INSERT INTO pgdl.architectures (name, keras_json) VALUES (%s, %s)",

@@ -27,6 +27,8 @@ from pgdl_tools.cluster import throwaway
 from pgdl_tools.demo import cnn_json, test_accuracy
 from pgdl.engine.keras_loader import keras
 
+from mnist import load_and_pack
+
 EPOCHS = 5
 COMPILE = {"optimizer": "adam", "loss": "categorical_crossentropy", "metrics": ["accuracy"]}
 
@@ -77,11 +79,7 @@ def main():
     with throwaway() as cluster:
         cluster.create_database("bench")
         with psycopg.connect(cluster.uri("bench"), autocommit=True) as conn:
-            conn.execute("SELECT * FROM pgdl.load_dataset('mnist', 'mnist', "
-                         "test_fraction => 0.2, seed => 1)")
-            conn.execute("SELECT * FROM pgdl.preprocess('mnist_train', 'mnist_train_packed', "
-                         "'image', 'label', normalizing_const => 255, "
-                         "feature_shape => '{28,28,1}', segments => 2, seed => 7)")
+            load_and_pack(conn)
             conn.execute("INSERT INTO pgdl.architectures (name, keras_json) VALUES ('cnn', %s)",
                          (cnn_json(),))
             keras_epoch, keras_accuracy = keras_baseline(conn)

@@ -103,6 +103,21 @@ def _segment_buffers(db, segment, count):
     return x, y
 
 
+def _as_the_job_starts(db, model, version, config):
+    """A Keras model of the version, compiled, with the weights its
+    configuration started from (select's seed 5 + the configuration)."""
+    k = keras()
+    keras_json, compile_params = db.execute(
+        "SELECT keras_json, compile_params FROM pgdl.models WHERE model = %s "
+        "AND version = %s", (model, version)).fetchone()
+    k.utils.set_random_seed(5 + config)
+    start = k.models.model_from_json(keras_json).get_weights()
+    net = k.models.model_from_json(keras_json)
+    net.compile(**compile_params)
+    net.set_weights(start)
+    return net
+
+
 def test_model_hopper_trains_each_configuration_as_keras_does_over_all_the_data(digits):
     """Without shuffling, configuration j's version equals a Keras model that
     trains on segment j's buffers, then segment j - 1's, and so on, carrying
@@ -112,21 +127,13 @@ def test_model_hopper_trains_each_configuration_as_keras_does_over_all_the_data(
              dict(LOSS, optimizer={"class_name": "Adam",
                                    "config": {"learning_rate": {"choice": [0.01, 0.003]}}}), fit)
     select(digits, "exact", "exact", iterations=2)
-    k = keras()
     parts = [_segment_buffers(digits, s, 2) for s in range(2)]
     for config, j in ((1, 0), (2, 1)):
-        keras_json, compile_params = digits.execute(
-            "SELECT keras_json, compile_params FROM pgdl.models WHERE model = 'exact' "
-            "AND config = %s", (config,)).fetchone()
-        k.utils.set_random_seed(5 + config)
-        start = k.models.model_from_json(keras_json).get_weights()
-        net = k.models.model_from_json(keras_json)
-        net.compile(**compile_params)
-        net.set_weights(start)
-        for segment in [j, (j - 1) % 2] * 2:
-            net.fit(*parts[segment], verbose=0, **fit)
         version, = digits.execute("SELECT version FROM pgdl.models WHERE model = 'exact' "
                                   "AND config = %s", (config,)).fetchone()
+        net = _as_the_job_starts(digits, "exact", version, config)
+        for segment in [j, (j - 1) % 2] * 2:
+            net.fit(*parts[segment], verbose=0, **fit)
         for got, expected in zip(stored_model(digits, "exact", version).get_weights(),
                                  net.get_weights()):
             np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -265,15 +272,7 @@ def test_a_hyperband_survivor_goes_on_from_its_weights_and_optimizer(digits):
     config, version = digits.execute(
         "SELECT config, version FROM pgdl.selection_runs WHERE job = %s AND bracket = 1 "
         "AND round = 1", (job["job"],)).fetchone()
-    k = keras()
-    keras_json, compile_params = digits.execute(
-        "SELECT keras_json, compile_params FROM pgdl.models WHERE model = 'hb1' "
-        "AND version = %s", (version,)).fetchone()
-    k.utils.set_random_seed(5 + config)
-    start = k.models.model_from_json(keras_json).get_weights()
-    net = k.models.model_from_json(keras_json)
-    net.compile(**compile_params)
-    net.set_weights(start)
+    net = _as_the_job_starts(digits, "hb1", version, config)
     x, y = _segment_buffers(digits, 0, 1)
     for _ in range(2):
         net.fit(x, y, verbose=0, **fit)
