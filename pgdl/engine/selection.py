@@ -20,8 +20,7 @@ import time
 
 import numpy as np
 
-from pgdl import server
-from pgdl.engine import catalog, search
+from pgdl.engine import catalog, registry, search
 from pgdl.engine import segment as segment_training
 from pgdl.engine import training
 from pgdl.engine.hopper import state_shapes
@@ -309,12 +308,14 @@ class _Search:
             done = total
 
     def _survivors(self, live, values, count):
+        """The best `count` of live by their values (none yet: the first)."""
         if not values:
             return live[:count]
-        ranked = sorted(live, key=lambda c: (values[c] is None,
-                                             -values[c] if self.higher and values[c] is not None
-                                             else values[c] or 0))
-        return ranked[:count]
+
+        def rank(config):
+            value = values[config]
+            return (value is None, 0 if value is None else -value if self.higher else value)
+        return sorted(live, key=rank)[:count]
 
     def _average(self, plan, state):
         if state is not None:
@@ -369,7 +370,7 @@ def _hop(job, plans, states):
     for config, plan in plans.items():
         spec = plan.spec()
         shapes, weight_count = state_shapes(spec["keras_json"], spec["compile_params"])
-        size = sum(_product(shape) for shape in shapes)
+        size = sum(math.prod(shape) for shape in shapes)
         largest = max(largest, size)
         entry = {"config": config, "seed": plan.seed, "keras_json": spec["keras_json"],
                  "compile_params": spec["compile_params"], "fit_params": spec["fit_params"],
@@ -384,38 +385,18 @@ def _hop(job, plans, states):
         entries.append(entry)
     first = next(iter(plans.values()))
     spec = dict(first.spec(), method="hopper", configs=entries, parameters=largest)
-    key = -job
-    segment_training.RUNNING[key] = segment_training.JobInputs(
+    rows = training.run_lockstep(-job, segment_training.JobInputs(
         json.dumps(spec).encode(), b"".join(starts), first.segments, largest,
-        first.packed["qualified"], first.validation["qualified"] if first.validation else None)
-    try:
-        with privileged():
-            rows = server.plpy.execute(
-                "SELECT config, segment, iteration, rows, loss, metrics, validation_loss, "
-                "validation_metrics, seconds, tensor, data "
-                "FROM pgdl_internal.training_segments WHERE job = %d" % key)
-    finally:
-        segment_training.RUNNING.pop(key, None)
+        first.packed["qualified"], first.validation["qualified"] if first.validation else None),
+        columns="config, segment")
     by_config = {config: [] for config in plans}
     for row in rows:
         by_config[row["config"]].append(dict(row))
     return by_config
 
 
-def _product(shape):
-    total = 1
-    for n in shape:
-        total *= n
-    return total
-
-
 def _insert_job(row):
-    names = [n for n in row if row[n] is not None]
-    sql = "INSERT INTO pgdl.selection_jobs (%s) VALUES (%s) RETURNING job" % (
-        ", ".join(names), ", ".join("$%d" % (i + 1) for i in range(len(names))))
-    with privileged():
-        return catalog.execute(sql, [JOB_TYPES[n] for n in names],
-                               [row[n] for n in names])[0]["job"]
+    return registry._insert("selection_jobs", row, JOB_TYPES, returning="job")[0]["job"]
 
 
 def _finish_job(job, values):

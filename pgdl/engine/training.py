@@ -360,18 +360,23 @@ def store_version(plan, rows, seconds, extra=None):
 
 def _train_here(job, spec, start, packed, validation, segments, description):
     """Trains on this server's parallel participants, in lockstep."""
-    # The job's inputs reach its segments through the scan's shared memory,
-    # from this process (segment 0), never through a table or the query text.
-    segment_training.RUNNING[job] = segment_training.JobInputs(
+    return run_lockstep(job, segment_training.JobInputs(
         json.dumps(spec).encode(), weight_vectors.flatten(start).tobytes(), segments,
         description.parameters, packed["qualified"],
-        validation["qualified"] if validation else None)
+        validation["qualified"] if validation else None))
+
+
+def run_lockstep(job, inputs, columns="segment"):
+    """The rows of one lockstep scan of job's segments (pgdl.engine.segment).
+    The job's inputs reach its segments through the scan's shared memory,
+    from this process (segment 0), never through a table or the query text."""
+    segment_training.RUNNING[job] = inputs
     try:
         with privileged():
             return server.plpy.execute(
-                "SELECT segment, iteration, rows, loss, metrics, validation_loss, "
+                "SELECT %s, iteration, rows, loss, metrics, validation_loss, "
                 "validation_metrics, seconds, tensor, data FROM pgdl_internal.training_segments "
-                "WHERE job = %d" % int(job))
+                "WHERE job = %d" % (columns, int(job)))
     finally:
         segment_training.RUNNING.pop(job, None)
 
