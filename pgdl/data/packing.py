@@ -116,5 +116,34 @@ def layout(rows, segments, buffer_size, seed=None):
     return buffers
 
 
+def grouped_layout(groups, segments, buffer_size, seed=None, placed=None):
+    """Buffers of a model per group, as (segment, group, row positions):
+    every group's rows in buffers of their own, all on one segment, so that
+    its model trains there.  groups: each row's group value.  The largest
+    groups go first, each to the segment with the fewest rows so far;
+    placed ({group: segment}, a validation table's training groups) fixes
+    where each group goes instead."""
+    if buffer_size < 1:
+        raise PgdlError("buffer_size must be at least 1, not %d" % buffer_size,
+                        sqlstate="22023")
+    members = {}
+    order = range(len(groups)) if seed is None else \
+        np.random.default_rng(seed).permutation(len(groups))
+    for position in order:
+        members.setdefault(groups[position], []).append(int(position))
+    if placed is None:
+        placed, load = {}, [0] * segments
+        for value in sorted(members, key=lambda v: (-len(members[v]), v)):
+            segment = min(range(segments), key=lambda s: (load[s], s))
+            placed[value] = segment
+            load[segment] += len(members[value])
+    buffers = []
+    for value in sorted(members):
+        positions = np.asarray(members[value])
+        count = -(-len(positions) // buffer_size)
+        buffers.extend((placed[value], value, part) for part in np.array_split(positions, count))
+    return buffers
+
+
 def pack(rows, kind, size, normalization):
     return kernels.pack_rows(rows, kind, size, normalization.scale, normalization.offset)

@@ -19,6 +19,9 @@ from pgdl.errors import PgdlError
 from pgdl.kernels import PackError
 from pgdl.privilege import privileged, user_path
 
+MAX_GROUPS = 1000
+
+
 def _array_shape(row):
     """The dimensions of an array in binary send format."""
     ndim = int(np.frombuffer(row, ">i4", 1)[0])
@@ -36,7 +39,7 @@ def _summary_of(name):
 
 def preprocess(source, output, features, label, key=None, buffer_size=None, segments=None,
                normalizing_const=None, normalization=None, class_values=None, num_classes=None,
-               feature_shape=None, seed=None, validation_of=None, task=None):
+               feature_shape=None, seed=None, validation_of=None, task=None, group_by=None):
     for name, value in (("buffer_size", buffer_size), ("segments", segments),
                         ("num_classes", num_classes)):
         if value is not None and value < 1:
@@ -70,11 +73,16 @@ def preprocess(source, output, features, label, key=None, buffer_size=None, segm
         raise PgdlError("normalizing_const must be positive, not %r" % normalizing_const,
                         sqlstate="22023")
 
+    group_by = _group_by(table, group_by, training, validation_of)
     request = Request(table, target, [n.strip() for n in features.split(",")], expression, kind,
                       shape, label, label_column, task, training, validation_of, normalization,
                       normalizing_const, class_values, num_classes, segments, buffer_size, seed,
-                      features)
+                      features, group_by)
     if distribution(table.oid) == "h":
+        if group_by:
+            raise PgdlError("group_by on table %s, which is distributed by Citus: not yet"
+                            % table.name,
+                            hint="Pack a local table for a model per group.", sqlstate="0A000")
         from pgdl.distributed import packing as distributed
         summary = distributed.preprocess(request)
     else:
@@ -105,6 +113,7 @@ class Request:
     buffer_size: int
     seed: int
     features_text: str          # as the user gave them (for messages)
+    group_by: str = None        # a model per value of this column
 
     def shape_of(self, first, where):
         """(shape, values per row), from the first row's features."""
@@ -170,6 +179,52 @@ class Request:
         return self.table.columns[self.table.key]["type"] if self.table.key else "text"
 
 
+def _group_by(table, group_by, training, validation_of):
+    """The group column: the one asked for, or for a validation table that
+    of the table it validates, which it must match."""
+    trained_by = training and training.get("group_by")
+    if training and group_by not in (None, trained_by):
+        raise PgdlError("group_by %s does not match packed table %s, grouped by %s"
+                        % (group_by, validation_of, trained_by or "nothing"),
+                        hint="Leave group_by out: a validation table is grouped as the "
+                             "table it validates.", sqlstate="22023")
+    group_by = group_by or trained_by
+    if group_by is not None:
+        table.column(group_by, "group_by column")
+    return group_by
+
+
+def _group_values(request, keys, groups):
+    """Checks the groups: no NULL, at most MAX_GROUPS of them, and in a
+    validation table only groups the table it validates has ({group:
+    segment} of those)."""
+    table = request.table
+    if None in groups:
+        raise PgdlError('NULL in group_by column "%s" of table %s %s'
+                        % (request.group_by, table.name, table.where(keys[groups.index(None)])),
+                        hint="Every row needs its group: filter the NULLs out with a view, "
+                             "or give them a value of their own.", sqlstate="22004")
+    distinct = set(groups)
+    if len(distinct) > MAX_GROUPS:
+        raise PgdlError('column "%s" of table %s has %d distinct values; a model per group '
+                        'takes at most %d' % (request.group_by, table.name, len(distinct),
+                                              MAX_GROUPS),
+                        hint="Group by a coarser column, or train one model with the group "
+                             "as a feature.", sqlstate="54000")
+    if not request.training:
+        return None
+    placed = dict(zip(request.training["group_values"], request.training["group_segments"]))
+    unknown = sorted(distinct - set(placed))
+    if unknown:
+        where = table.where(keys[groups.index(unknown[0])])
+        raise PgdlError('group %s = %s of table %s %s is not a group of packed table %s'
+                        % (request.group_by, unknown[0], table.name, where,
+                           request.validation_of),
+                        hint="Validate a model per group only on groups it trains.",
+                        sqlstate="22023")
+    return placed
+
+
 def check_not_null(request, keys, rows, labels):
     for name, values in ((request.features_text, rows), (request.label, labels)):
         if None in values:
@@ -182,7 +237,8 @@ def check_not_null(request, keys, rows, labels):
 def _pack_here(request):
     plpy = server.plpy
     table = request.table
-    keys, rows, labels = table.read(request.expression, request.label)
+    read = table.read(request.expression, request.label, group=request.group_by)
+    keys, rows, labels = read[:3]
     check_not_null(request, keys, rows, labels)
     if not rows:
         raise PgdlError("table %s has no rows to pack" % table.name, sqlstate="22023")
@@ -200,20 +256,37 @@ def _pack_here(request):
 
     segments = request.segments or request.default_segments()
     buffer_size = request.buffer_size or packing.default_buffer_size(len(rows), segments, size)
-    buffers = packing.layout(len(rows), segments, buffer_size, request.seed)
+    grouped = request.group_by is not None
+    if grouped:
+        groups = read[3]
+        placed = _group_values(request, keys, groups)
+        buffers = packing.grouped_layout(groups, segments, buffer_size, request.seed, placed)
+    else:
+        buffers = [(segment, None, positions) for segment, positions
+                   in packing.layout(len(rows), segments, buffer_size, request.seed)]
 
-    plpy.execute(create_table_sql(request.target, request.key_type()))
-    insert = insert_plan(request.target, request.key_type())
+    plpy.execute(create_table_sql(request.target, request.key_type(), grouped=grouped))
+    insert = insert_plan(request.target, request.key_type(), grouped=grouped)
     rows_per_segment = [0] * segments
     buffers_per_segment = [0] * segments
-    for buffer_id, (segment, positions) in enumerate(buffers):
+    group_rows = {}
+    for buffer_id, (segment, group, positions) in enumerate(buffers):
         write_buffer(insert, buffer_id, segment, request, [rows[p] for p in positions],
                      label_values[positions], [keys[p] for p in positions], size, scaling,
-                     classes)
+                     classes, group)
         rows_per_segment[segment] += len(positions)
         buffers_per_segment[segment] += 1
-    return summary_of(request, shape, scaling, classes, buffer_size, segments,
-                      rows_per_segment, buffers_per_segment, len(rows))
+        if grouped:
+            placed_at, count = group_rows.get(group, (segment, 0))
+            group_rows[group] = (placed_at, count + len(positions))
+    summary = summary_of(request, shape, scaling, classes, buffer_size, segments,
+                         rows_per_segment, buffers_per_segment, len(rows))
+    if grouped:
+        values = sorted(group_rows)
+        summary.update(group_by=request.group_by, group_values=values,
+                       group_segments=[group_rows[v][0] for v in values],
+                       group_rows=[group_rows[v][1] for v in values])
+    return summary
 
 
 def label_array(request, classes, keys, labels):
@@ -226,21 +299,24 @@ def label_array(request, classes, keys, labels):
     return indices
 
 
-def create_table_sql(target, key_type, distributed=False):
+def create_table_sql(target, key_type, distributed=False, grouped=False):
     primary = "PRIMARY KEY (buffer_id, segment)" if distributed else "PRIMARY KEY (buffer_id)"
     return ("CREATE TABLE %s (buffer_id int4 NOT NULL, segment int4 NOT NULL, "
             "rows int4 NOT NULL, features bytea NOT NULL, labels bytea NOT NULL, "
-            "keys %s[] NOT NULL, %s)" % (target, key_type, primary))
+            "keys %s[] NOT NULL, %s%s)" % (target, key_type,
+                                           "group_value text NOT NULL, " if grouped else "",
+                                           primary))
 
 
-def insert_plan(target, key_type):
-    return server.plpy.prepare("INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6::%s[])"
-                               % (target, key_type),
-                               ["int4", "int4", "int4", "bytea", "bytea", "text[]"])
+def insert_plan(target, key_type, grouped=False):
+    return server.plpy.prepare(
+        "INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6::%s[]%s)"
+        % (target, key_type, ", $7" if grouped else ""),
+        ["int4", "int4", "int4", "bytea", "bytea", "text[]"] + (["text"] if grouped else []))
 
 
 def write_buffer(insert, buffer_id, segment, request, chunk, labels, keys, size, scaling,
-                 classes):
+                 classes, group=None):
     try:
         batch = packing.pack(chunk, request.kind, size, scaling)
     except PackError as error:
@@ -248,7 +324,7 @@ def write_buffer(insert, buffer_id, segment, request, chunk, labels, keys, size,
     server.plpy.execute(insert, [buffer_id, segment, len(chunk),
                                  batch.astype("<f4").tobytes(),
                                  labels.astype("<i4" if classes else "<f4").tobytes(),
-                                 [str(k) for k in keys]])
+                                 [str(k) for k in keys]] + ([group] if group is not None else []))
 
 
 def summary_of(request, shape, scaling, classes, buffer_size, segments, rows_per_segment,

@@ -46,16 +46,18 @@ class Source:
                             sqlstate="42703")
         return self.columns[name]
 
-    def read(self, features, label, relation=None):
+    def read(self, features, label, relation=None, group=None):
         """Every row's key (ctid as text without a key column), feature
         expression and label, as three lists; from `relation` (SQL name of
-        one of the table's shards) where given."""
+        one of the table's shards) where given.  With a group column, a
+        fourth list: its values as text."""
         plpy = server.plpy
         key = sql.ident(self.key) if self.key else "ctid::text"
-        cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label FROM %s"
+        cursor = plpy.cursor("SELECT %s AS key, %s AS features, %s AS label%s FROM %s"
                              % (key, features, sql.ident(label),
+                                ", %s::text AS grouped" % sql.ident(group) if group else "",
                                 relation or self.qualified))
-        keys, rows, labels = [], [], []
+        keys, rows, labels, groups = [], [], [], []
         while True:
             batch = cursor.fetch(FETCH)
             if not batch:
@@ -64,6 +66,10 @@ class Source:
                 keys.append(record["key"])
                 rows.append(record["features"])
                 labels.append(record["label"])
+                if group:
+                    groups.append(record["grouped"])
+        if group:
+            return keys, rows, labels, groups
         return keys, rows, labels
 
     def where(self, key):

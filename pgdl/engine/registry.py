@@ -24,13 +24,13 @@ MODEL_TYPES = {
     "normalizing_const": "float8", "feature_mean": "real[]", "feature_std": "real[]",
     "apply_softmax": "bool", "metrics": "jsonb", "validation_metrics": "jsonb",
     "parameters": "int8", "training_seconds": "float8", "search": "text", "config": "int4",
-    "selection_job": "int8",
+    "selection_job": "int8", "group_by": "text", "group_value": "text", "group_job": "int8",
 }
 JOB_TYPES = {
     "owner": "name", "model": "text", "architecture": "text", "source": "text",
     "validation_source": "text", "compile_params": "jsonb", "fit_params": "jsonb",
     "iterations": "int4", "segments": "int4", "method": "text", "seed": "int8",
-    "warm_start": "bool", "moving_rate": "float8", "status": "text",
+    "warm_start": "bool", "moving_rate": "float8", "status": "text", "group_by": "text",
 }
 
 
@@ -120,7 +120,7 @@ def finish_job(job, values):
         ", ".join("%s = $%d" % (ident(n), i + 2) for i, n in enumerate(names)))
     types = ["int8"] + [{"version": "int4", "iteration": "int4", "loss": "float8",
                          "metrics": "jsonb", "validation_metrics": "jsonb", "status": "text",
-                         "bytes_per_iteration": "int8"}
+                         "bytes_per_iteration": "int8", "groups": "int4"}
                         .get(n, "float8") for n in names]
     with privileged():
         return dict(catalog.execute(sql, types, [job] + [values[n] for n in names])[0])

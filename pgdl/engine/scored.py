@@ -94,7 +94,14 @@ def score(scorer, keys, features, passed, plan, wanted, options):
     values}) of one batch.  options: on_error, top_k, and generic (None,
     or {"source": ...} for pgdl.predictions, whose key is text)."""
     x, good, bad = pack(scorer, keys, features, plan, options["on_error"])
-    fixed = {"version": np.full(len(keys), scorer.model.version)}
+    fixed = _fixed(np.full(len(keys), scorer.model.version), keys, passed, plan, wanted, options)
+    return Scored(scorer.run(x), scorer.model, len(keys), good, bad, fixed, wanted,
+                  options["top_k"])
+
+
+def _fixed(versions, keys, passed, plan, wanted, options):
+    """The columns of a batch that scoring does not compute."""
+    fixed = {"version": versions}
     if options["generic"] is not None:
         fixed["key"] = [None if k is None else str(k) for k in keys]
         fixed["model"] = [plan["model"]] * len(keys)
@@ -104,8 +111,62 @@ def score(scorer, keys, features, passed, plan, wanted, options):
         for name, values in passed.items():
             if name in wanted:
                 fixed[name] = values
-    return Scored(scorer.run(x), scorer.model, len(keys), good, bad, fixed, wanted,
-                  options["top_k"])
+    return fixed
+
+
+def _take(values, positions):
+    """The values at positions, of a column in any form a batch holds."""
+    if isinstance(values, FeatureColumns):
+        return FeatureColumns([_take(column, positions) for column in values.columns])
+    if isinstance(values, np.ndarray):
+        return values[positions]
+    return [values[p] for p in positions]
+
+
+def score_groups(scorers, groups, keys, features, passed, plan, wanted, options):
+    """score() for a model per group: each row by the model of its group
+    (scorers: {group value: Scorer}).  A row whose group has no model
+    cannot be scored: an error, or NULL with on_error 'null'."""
+    rows = len(keys)
+    members = {}
+    for position, group in enumerate(groups):
+        members.setdefault(group, []).append(position)
+    model = next(iter(scorers.values())).model
+    outputs, good, bad = None, [], []
+    versions = [None] * rows
+    for group, positions in members.items():
+        scorer = scorers.get(group)
+        if scorer is None:
+            if options["on_error"] == "error":
+                raise PgdlError('model "%s" has no version for %s = %s, the group of the row of '
+                                '%s at %s = %s' % (plan["model"], plan["group"]["column"], group,
+                                                   plan["source_name"], plan["key"],
+                                                   keys[positions[0]]),
+                                hint="Train the model on a table with that group, or filter "
+                                     "it out. Option on_error 'null' scores such rows as NULL.",
+                                sqlstate="22023")
+            bad.extend(positions)
+            continue
+        x, packed, unscorable = pack(scorer, _take(keys, positions), _take(features, positions),
+                                     plan, options["on_error"])
+        out = scorer.run(x)
+        if outputs is None:
+            outputs = np.zeros((rows, out.shape[1]), out.dtype)
+        chosen = [positions[i] for i in packed]
+        outputs[chosen] = out
+        good.extend(chosen)
+        bad.extend(positions[i] for i in unscorable)
+        for position in chosen:
+            versions[position] = scorer.model.version
+    good.sort()
+    if outputs is None:
+        outputs = np.zeros((0, len(model.class_values or [None])), np.float32)
+    else:
+        outputs = outputs[good]
+    fixed = _fixed(versions if bad else np.asarray(versions, np.int32), keys, passed, plan,
+                   wanted, options)
+    return Scored(outputs, model, rows, good if bad else range(rows), sorted(bad), fixed,
+                  wanted, options["top_k"])
 
 
 class Scored:

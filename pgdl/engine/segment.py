@@ -47,6 +47,7 @@ class JobInputs:
     parameters: int
     train: str              # the packed tables, schema-qualified SQL names
     validation: str = None
+    grouped: bool = False   # packed with group_by: the buffers' groups come too
 
 
 def exchange_bytes(parameters, spec_bytes=0):
@@ -101,8 +102,11 @@ def _receive_starts(spec, inputs, slot):
     return starts
 
 
-def stack_buffers(rows, part, spec):
-    chosen = [i for i, p in enumerate(rows["part"]) if p == part]
+def stack_buffers(rows, part, spec, group=None):
+    """(features, labels) of the buffers of one part (0 training, 1
+    validation), of one group where given."""
+    chosen = [i for i, p in enumerate(rows["part"]) if p == part and
+              (group is None or rows["group_value"][i] == group)]
     if not chosen:
         return None, None
     shape = spec["feature_shape"]
@@ -266,6 +270,9 @@ def train(job, rows, segment):
     """Yields history rows, then (segment 0) the final weights as
     (tensor, data) rows (final_rows)."""
     spec, start = receive_inputs(job, segment)
+    if spec.get("groups"):
+        yield from _train_groups(spec, start, rows, segment)
+        return
     x, y = stack_buffers(rows, 0, spec)
     xv, yv = stack_buffers(rows, 1, spec)
     if spec["method"] == "hopper":
@@ -273,16 +280,51 @@ def train(job, rows, segment):
         keras_loader.choose_gpu(segment.index)
         yield from hopper.train(spec, start, x, y, xv, yv, segment)
         return
-    if segment_process.wanted():        # the leader, which must not keep a GPU
-        local = segment_process.ProcessSegmentModel(spec, start, x, y, xv, yv,
-                                                    segment.index, segment.count)
-    else:
-        keras_loader.choose_gpu(segment.index)
-        local = SegmentModel(spec, start, x, y, xv, yv, segment.index, segment.count)
+    local = _segment_model(spec, start, x, y, xv, yv, segment)
     try:
         yield from _train(spec, start, x, local, segment)
     finally:
         local.close()
+
+
+def _segment_model(spec, start, x, y, xv, yv, segment, where=""):
+    if segment_process.wanted():        # a worker (the segment server) or a GPU leader
+        return segment_process.ProcessSegmentModel(spec, start, x, y, xv, yv, segment.index,
+                                                   segment.count, where)
+    keras_loader.choose_gpu(segment.index)
+    return SegmentModel(spec, start, x, y, xv, yv, segment.index, segment.count, where)
+
+
+def _train_groups(spec, start, rows, segment):
+    """A model per group: every group whose buffers this segment holds
+    trains here, on its own rows only, from the job's start, with no merge
+    (a group's rows are all on one segment).  Yields each group's history
+    and its final weights, every row with its group."""
+    groups = sorted({g for g, part in zip(rows["group_value"] or [], rows["part"])
+                     if part == 0})
+    for number, group in enumerate(groups, 1):
+        x, y = stack_buffers(rows, 0, spec, group)
+        xv, yv = stack_buffers(rows, 1, spec, group)
+        local = _segment_model(spec, start, x, y, xv, yv, segment, " (group %s)" % group)
+        try:
+            for iteration in range(1, spec["iterations"] + 1):
+                started = time.perf_counter()
+                results = local.fit(iteration)
+                seconds = time.perf_counter() - started
+                validation = local.validate()
+                yield dict(local.history_row(iteration, results, validation, seconds),
+                           group_value=group)
+                merged = merged_history_row(iteration, local.totals(results, validation),
+                                            local.names, seconds)
+                yield dict(merged, group_value=group)
+            server.report(server.NOTICE, "group %s (%d of %d on segment %d): loss %.4f%s"
+                          % (group, number, len(groups), segment.index, merged["loss"],
+                             "".join(", %s %.4f" % (n, v) for n, v
+                                     in json.loads(merged["metrics"]).items())))
+            for row in final_rows(local.final_weights()):
+                yield dict(row, group_value=group)
+        finally:
+            local.close()
 
 
 def _train(spec, start, x, local, segment):

@@ -154,6 +154,11 @@ def run_selection(values):
                         % packed["output"],
                         hint="Pack a local table, or train each configuration with "
                              "INSERT INTO pgdl.model_training.", sqlstate="0A000")
+    if packed.get("group_by"):
+        raise PgdlError("%s is grouped by %s; model selection of a model per group is not "
+                        "supported yet" % (packed["output"], packed["group_by"]),
+                        hint="Select over a table packed without group_by, then train the "
+                             "best configuration per group.", sqlstate="0A000")
     segments = packed["segments"] if values.get("segments") is None else values["segments"]
     plans = _plans(values, owner, configs, segments, seed)
     metric, higher = _metric(values, plans)

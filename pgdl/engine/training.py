@@ -24,7 +24,7 @@ from pgdl.engine.keras_loader import keras
 from pgdl.errors import PgdlError
 from pgdl.privilege import acting_role, privileged
 
-METHODS = ("average", "easgd", "ensemble")
+METHODS = ("average", "easgd", "ensemble", "group")
 FIT_PARAMS = {"batch_size", "epochs", "shuffle", "class_weight", "validation_split"}
 
 
@@ -156,6 +156,7 @@ class JobPlan:
     description: object         # architecture.describe(model)
     start: list                 # the starting weights
     warm_version: int = None
+    group_by: str = None        # a model per value of this column (method group)
 
     def spec(self):
         """What every segment needs to build and train its model."""
@@ -167,7 +168,8 @@ class JobPlan:
                 "feature_shape": packed["feature_shape"], "task": packed["task"],
                 "num_classes": packed["num_classes"], "tensor_shapes": self.description.tensors,
                 "parameters": self.description.parameters,
-                "metric_names": _metric_names(self.compile_params)}
+                "metric_names": _metric_names(self.compile_params),
+                "groups": self.group_by is not None}
 
     def job_row(self):
         """The job's pgdl.training_jobs row, as it starts."""
@@ -178,7 +180,7 @@ class JobPlan:
                 "fit_params": json.dumps(self.fit_params), "iterations": self.iterations,
                 "segments": self.segments, "method": self.method, "seed": self.seed,
                 "warm_start": self.warm_start, "moving_rate": self.moving_rate,
-                "status": "running"}
+                "group_by": self.group_by, "status": "running"}
 
 
 def run_job(values):
@@ -186,6 +188,8 @@ def run_job(values):
     started = time.perf_counter()
     plan = check(values)
     job = registry.new_job(plan.job_row())
+    if plan.group_by:
+        return _run_groups(job, plan, started)
     rows, moved = run_segments(job, plan)
     finished = time.perf_counter()
     version, last, iteration_seconds = store_version(plan, rows, finished - started)
@@ -219,6 +223,9 @@ def check(values):
         raise _error('architecture "%s" does not exist' % values.get("architecture"),
                      hint="INSERT it into pgdl.architectures first.", sqlstate="42704")
     packed, validation = _sources(values)
+    group_by = _group_by(values, packed, method)
+    if group_by:
+        method = "group"
     segments = packed["segments"] if values.get("segments") is None else values["segments"]
     if segments < 1:
         raise _error("segments must be at least 1, not %d" % segments)
@@ -253,7 +260,58 @@ def check(values):
                    moving_rate=moving_rate, seed=seed, warm_start=bool(values.get("warm_start")),
                    architecture=arch, packed=packed, validation=validation, segments=segments,
                    compile_params=compile_params, fit_params=fit_params, model=model,
-                   description=description, start=start, warm_version=warm_version)
+                   description=description, start=start, warm_version=warm_version,
+                   group_by=group_by)
+
+
+def _group_by(values, packed, method):
+    """The group column of a job over a packed table grouped by it (method
+    group: a model per group), or None."""
+    grouped = packed.get("group_by")
+    asked = values.get("group_by")
+    if asked is not None and asked != grouped:
+        raise _error("group_by %s: %s is %s" % (asked, packed["output"],
+                                                 "grouped by %s" % grouped if grouped
+                                                 else "not grouped"),
+                     hint="Pack it with pgdl.preprocess(..., group_by => '%s')." % asked)
+    if grouped and method not in ("average", "group") or \
+            grouped and method == "average" and values.get("method"):
+        raise _error("%s is grouped by %s: its job trains a model per group (method group), "
+                     "not method %s" % (packed["output"], grouped, method),
+                     hint="Leave method NULL, or pack without group_by.")
+    if not grouped and method == "group":
+        raise _error("method group needs a packed table grouped by a column",
+                     hint="Pack it with pgdl.preprocess(..., group_by => 'column').")
+    if grouped and values.get("warm_start"):
+        raise _error("warm_start of a model per group is not supported yet",
+                     sqlstate="0A000")
+    return grouped
+
+
+def _run_groups(job, plan, started):
+    """A model per group: every segment trains the groups it holds, and
+    each group's model becomes a version with its group value."""
+    rows = run_lockstep(job, segment_training.JobInputs(
+        json.dumps(plan.spec()).encode(), weight_vectors.flatten(plan.start).tobytes(),
+        plan.segments, plan.description.parameters, plan.packed["qualified"],
+        plan.validation["qualified"] if plan.validation else None, grouped=True),
+        columns="segment, group_value")
+    by_group = {}
+    for row in rows:
+        by_group.setdefault(row["group_value"], []).append(row)
+    version, rows_seen, loss = None, 0, 0.0
+    for group in sorted(by_group):
+        version, last, _ = store_version(plan, by_group[group], time.perf_counter() - started,
+                                         {"group_by": plan.group_by, "group_value": group,
+                                          "group_job": job})
+        if last.get("loss") is not None:
+            rows_seen += last["rows"]
+            loss += last["rows"] * last["loss"]
+    finished = time.perf_counter()
+    return registry.finish_job(job, {
+        "status": "finished", "version": version, "iteration": plan.iterations,
+        "loss": loss / rows_seen if rows_seen else None, "groups": len(by_group),
+        "seconds": finished - started})
 
 
 def _sources(values):
@@ -267,6 +325,10 @@ def _sources(values):
         if validation["class_values"] != packed["class_values"] or \
                 validation["feature_shape"] != packed["feature_shape"]:
             raise _error("validation source %s has other classes or features than %s"
+                         % (validation["output"], packed["output"]),
+                         hint="Pack it with validation_of => '%s'." % packed["output"])
+        if validation.get("group_by") != packed.get("group_by"):
+            raise _error("validation source %s is grouped otherwise than %s"
                          % (validation["output"], packed["output"]),
                          hint="Pack it with validation_of => '%s'." % packed["output"])
         if bool(validation.get("segment_ids")) != bool(packed.get("segment_ids")):

@@ -81,7 +81,11 @@ def data_query(pushed, plan, segment, window=None):
         where.append("%s >= %s" % (ident(plan["key"]), typed(window[0], plan["key_type"])))
     passed = "".join(", %s" % ident(name) for name in plan["passed"])
     features = ", ".join(plan.get("feature_columns") or [plan["features"]])
-    return ("SELECT 1, %s, %s%s, NULL, NULL, NULL FROM %s%s%s"
+    if plan.get("group"):           # a model per group: each row's group comes last
+        passed += ", NULL, NULL, NULL, %s::text" % ident(plan["group"]["column"])
+    else:
+        passed += ", NULL, NULL, NULL"
+    return ("SELECT 1, %s, %s%s FROM %s%s%s"
             % (ident(plan["key"]), features, passed, plan["source"],
                (" WHERE " + " AND ".join(where)) if where else "",
                "" if window is None else " ORDER BY %s LIMIT %d" % (ident(plan["key"]),
@@ -95,6 +99,11 @@ def model_query(plan, cached, onnx=True):
     scores nothing itself (onnx False)."""
     owner, model = literal(plan["owner"]), literal(plan["model"])
     version = "" if plan["version"] is None else " AND version = %d" % int(plan["version"])
+    latest, group = " ORDER BY version DESC LIMIT 1", ""
+    if plan.get("group"):           # a model per group: the versions of every group
+        version = " AND version IN (%s)" % ", ".join(
+            "%d" % int(v) for v in sorted(set(plan["group"]["versions"].values())))
+        latest, group = "", ", NULL::text AS group_value"
     skip = "" if not cached else " AND (m.version, m.created) NOT IN (%s)" % ", ".join(
         "(%d, %s)" % (int(v), literal(created)) for v, created in cached)
     if not onnx:
@@ -104,12 +113,12 @@ def model_query(plan, cached, onnx=True):
                          for i in range(len(plan["feature_columns"]))) \
         if plan.get("feature_columns") else "NULL AS features"
     return ("SELECT 0 AS part, NULL AS key, %s%s, m.meta, o.chunk, "
-            "o.data AS onnx FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
-            "FROM (SELECT %s FROM pgdl.models WHERE owner = %s AND model = %s%s "
-            "ORDER BY version DESC LIMIT 1) x) m LEFT JOIN pgdl.model_onnx o "
-            "ON o.owner = %s AND o.model = %s AND o.version = m.version%s ORDER BY o.chunk"
-            % (features, nulls, catalog.MODEL_COLUMNS, owner, model, version, owner, model,
-               skip))
+            "o.data AS onnx%s FROM (SELECT x.version, x.created, row_to_json(x)::text AS meta "
+            "FROM (SELECT %s FROM pgdl.models WHERE owner = %s AND model = %s%s%s) x) m "
+            "LEFT JOIN pgdl.model_onnx o ON o.owner = %s AND o.model = %s "
+            "AND o.version = m.version%s ORDER BY m.version, o.chunk"
+            % (features, nulls, group, catalog.MODEL_COLUMNS, owner, model, version, latest,
+               owner, model, skip))
 
 
 def feature_count(plan):

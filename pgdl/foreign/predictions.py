@@ -48,6 +48,9 @@ from pgdl.sql import ident, literal
 PREDICTED = ("class", "probability", "probabilities", "top_classes", "top_probabilities",
              "value", "version")
 GENERIC = ("model", "source", "key") + PREDICTED
+# a model per group (0.6.0), read so that a database not yet updated works too
+GROUP_COLUMNS = (", features, to_jsonb(models) ->> 'group_by' AS group_by, "
+                 "(to_jsonb(models) ->> 'group_job')::int8 AS group_job")
 FIRST_BATCH = 64
 DEFAULT_BATCH = 4096
 LARGEST_WINDOW = 1024
@@ -143,7 +146,7 @@ class Predictions(PgdlWrapper):
         if plan is not None:
             return plan
         owner, model_name, source_name, version = choice
-        row = catalog.model_row(model_name, version, extra=", features", owner=owner)
+        row = catalog.model_row(model_name, version, extra=GROUP_COLUMNS, owner=owner)
         table = Source(source_name, None if self.generic else self.options.get("key"))
         key = table.key
         if key is None:
@@ -193,6 +196,8 @@ class Predictions(PgdlWrapper):
                 "ordered_key": bool(relkind["indexed"]) and types[key] in INTEGER_TYPES,
                 "on_workers": method == "h" and distributed_scoring.scored_on_workers(table.oid),
                 "distribution_column": distribution_column(table.oid) if method == "h" else None}
+        if row["group_job"] is not None:
+            plan["group"] = _groups(row, table, plan)
         if len(self._plans) > 32:
             self._plans.clear()
         self._plans[cache_key] = plan
@@ -261,7 +266,7 @@ class Predictions(PgdlWrapper):
         """The key a scan looks up (its one qual on the key is key = integer),
         and the quals besides it; None when it is no lookup a window serves."""
         if self.generic or not plan.get("ordered_key") or segment.count > 1 or \
-                plan.get("on_workers"):
+                plan.get("on_workers") or plan.get("group"):
             return None
         on_key = [q for q in quals if q.field_name == plan["key"]]
         if len(on_key) != 1 or on_key[0].operator != "=" or \
@@ -334,12 +339,16 @@ class Predictions(PgdlWrapper):
             key = _running.get(current)
             if key is None:
                 raise catalog.does_not_exist(plan["model"])
+            if isinstance(key, dict):       # a model per group's scorers
+                return key
             scorer = scoring.cached(key)
             if scorer is None:
                 raise PgdlError('the ONNX session of model "%s" left the cache during the scan'
                                 % plan["model"],
                                 hint="Score fewer models in one query.", sqlstate="53000")
             return scorer
+        if plan.get("group"):
+            return self._group_scorers(rows, models, plan, segment, current)
         model = scoring.Model.from_row(json.loads(rows["meta"][models[0]]))
         threads = scoring.default_threads(segment.count)
         key = model.key + (threads,)
@@ -356,6 +365,42 @@ class Predictions(PgdlWrapper):
         while len(_running) > RUNNING:
             _running.popitem(last=False)
         return scorer
+
+    def _group_scorers(self, rows, models, plan, segment, current):
+        """A model per group: {group value: scorer} of the versions whose
+        rows (meta, then ONNX chunks unless this process has their session)
+        this batch brought."""
+        threads = scoring.default_threads(segment.count)
+        chunks, metas = {}, {}
+        for i in models:
+            meta = json.loads(rows["meta"][i])
+            metas[meta["version"]] = meta
+            if rows["onnx"][i] is not None:
+                chunks.setdefault(meta["version"], []).append(bytes(rows["onnx"][i]))
+        keys = {}
+        for version, meta in metas.items():
+            model = scoring.Model.from_row(meta)
+            key = model.key + (threads,)
+            if scoring.cached(key) is None:
+                if version not in chunks:
+                    raise PgdlError('model "%s" version %d has no ONNX export'
+                                    % (model.model, version), sqlstate="42704")
+                scoring.remember(key, scoring.Scorer(model, b"".join(chunks[version]), threads,
+                                                     segment.index))
+            keys[version] = key
+        scorers = {}
+        for group, version in plan["group"]["versions"].items():
+            scorer = scoring.cached(keys[version]) if version in keys else None
+            if scorer is None:
+                raise PgdlError('the ONNX sessions of model "%s" left the cache during the scan'
+                                % plan["model"], hint="Score fewer models in one query.",
+                                sqlstate="53000")
+            scorers[group] = scorer
+        _running[current] = scorers
+        _running.move_to_end(current)
+        while len(_running) > RUNNING:
+            _running.popitem(last=False)
+        return scorers
 
     def execute_columns(self, quals, columns, sortkeys=None, limit=None, offset=None,
                         segment=None, rows=None, plan_state=None):
@@ -411,6 +456,10 @@ class Predictions(PgdlWrapper):
                                               range(len(plan["feature_columns"]))])
         else:
             features = rows["features"][first:]
+        if plan.get("group"):
+            return scored.score_groups(scorer, rows["group_value"][first:], rows["key"][first:],
+                                       features, passed, plan, wanted,
+                                       self._batch_options(quals))
         return scored.score(scorer, rows["key"][first:], features, passed, plan,
                             wanted, self._batch_options(quals))
 
@@ -442,6 +491,11 @@ class Predictions(PgdlWrapper):
                    else "latest version (%d when planned)" % plan["planned_version"])
         lines = ["Model: %s, %s" % (plan["model"], version),
                  "Source: %s" % plan["source_name"]]
+        if plan.get("group"):
+            versions = plan["group"]["versions"]
+            lines.append("Model Per Group: %s (%d groups, versions %d to %d)"
+                         % (plan["group"]["column"], len(versions), min(versions.values()),
+                            max(versions.values())))
         if plan.get("on_workers"):
             lines += self._worker_tasks(quals, plan)
             if verbose:
@@ -509,6 +563,25 @@ class Predictions(PgdlWrapper):
         if answers is not None and marker is not None and marker == server.statement():
             lines.append("Worker Answers: %s" % answers)     # EXPLAIN ANALYZE ran the scan
         return lines
+
+
+def _groups(row, table, plan):
+    """A model per group: the source column of its groups and {group value:
+    version} of the versions its job trained."""
+    column = row["group_by"]
+    if column not in table.columns:
+        raise PgdlError('model "%s" is a model per group of column "%s"; table %s has no '
+                        'such column' % (plan["model"], column, table.name),
+                        hint="Score a table (or view) with the column the model was "
+                             "grouped by.", sqlstate="42703")
+    if plan["relkind"] == "distributed":
+        raise PgdlError("a model per group scores no table distributed by Citus yet",
+                        sqlstate="0A000")
+    versions = catalog.execute(
+        "SELECT group_value, version FROM pgdl.models WHERE owner = $1 AND model = $2 "
+        "AND group_job = $3", ["name", "text", "int8"],
+        [row["owner"], plan["model"], int(row["group_job"])])
+    return {"column": column, "versions": {r["group_value"]: r["version"] for r in versions}}
 
 
 def _keys_picked(qual):

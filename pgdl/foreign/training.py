@@ -87,14 +87,17 @@ class TrainingSegments(PgdlWrapper):
 
     def plan_state(self, quals, columns):
         job, inputs = self._job(quals)
-        return {"job": job, "train": inputs.train, "validation": inputs.validation}
+        return {"job": job, "train": inputs.train, "validation": inputs.validation,
+                "grouped": inputs.grouped}
 
     def source(self, quals, columns, segment, plan_state=None):
-        parts = ["SELECT 0 AS part, features, labels FROM %s WHERE segment %% %d = %d "
-                 "ORDER BY buffer_id" % (plan_state["train"], segment.count, segment.index)]
+        group = ", group_value" if plan_state.get("grouped") else ""
+        parts = ["SELECT 0 AS part, features, labels%s FROM %s WHERE segment %% %d = %d "
+                 "ORDER BY buffer_id" % (group, plan_state["train"], segment.count,
+                                         segment.index)]
         if plan_state["validation"]:
-            parts.append("SELECT 1, features, labels FROM %s WHERE segment %% %d = %d"
-                         % (plan_state["validation"], segment.count, segment.index))
+            parts.append("SELECT 1, features, labels%s FROM %s WHERE segment %% %d = %d"
+                         % (group, plan_state["validation"], segment.count, segment.index))
         return " UNION ALL ".join("(%s)" % part for part in parts), 0
 
     def execute(self, quals, columns, sortkeys=None, limit=None, offset=None, segment=None,

@@ -148,6 +148,25 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
                        "ORDER BY version").fetchall() == [
         (1, "training"), (2, "selection"), (3, "selection")]
     assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+
+    # 0.6.0: a model per group, next to the models trained before
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.6.0'")
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    old.execute("CREATE TABLE halves AS SELECT *, id % 2 AS half FROM digits_test")
+    old.execute("ALTER TABLE halves ADD PRIMARY KEY (id)")
+    assert old.execute("SELECT group_values FROM pgdl.preprocess('halves', 'halves_packed', "
+                       "'image', 'label', normalizing_const => 16, feature_shape => '{8,8,1}', "
+                       "segments => 2, class_values => ARRAY(SELECT generate_series(0, 9)::text), "
+                       "group_by => 'half')").fetchone() == (["0", "1"],)
+    assert old.execute("INSERT INTO pgdl.model_training (model, architecture, source, "
+                       "compile_params) SELECT 'halves', architecture, 'halves_packed', "
+                       "compile_params FROM pgdl.models WHERE model = 'd' AND version = 1 "
+                       "RETURNING groups").fetchone() == (2,)
+    old.execute("SELECT pgdl.create_predictions_table('halves_predicted', 'halves', 'halves')")
+    assert old.execute("SELECT count(class), count(DISTINCT version) FROM halves_predicted"
+                       ).fetchone() == (449, 2)
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    old.execute("SELECT pgdl.drop_model('halves', cascade => true)")
     old.execute("SELECT pgdl.drop_model('d', 3)")
     old.execute("SELECT pgdl.drop_model('d', 2)")
     with pytest.raises(psycopg.errors.DependentObjectsStillExist):
