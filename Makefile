@@ -19,7 +19,7 @@ MODULE_big = pgdl
 OBJS = fdw/handler.o fdw/options.o fdw/quals.o fdw/values.o fdw/python_call.o \
        fdw/plan.o fdw/scan.o fdw/explain.o fdw/modify.o fdw/import.o \
        fdw/functions.o fdw/source.o fdw/exchange.o fdw/columns.o \
-       fdw/privilege.o fdw/depend.o
+       fdw/privilege.o fdw/depend.o fdw/apart.o
 EXTENSION = pgdl
 DATA = $(wildcard sql/pgdl--*.sql)
 # pg_regress (make installcheck, against PGHOST/PGPORT): the SQL surface and

@@ -497,6 +497,7 @@ generate_model_configs = _forward("pgdl.engine.selection", "generate_model_confi
                                   "generate_model_configs",
                                   [(0, "a search name"), (1, "architectures"),
                                    (2, "compile_params")])
+in_apart = _forward("pgdl.engine.apart", "run", "in_apart", [(0, "what"), (1, "an argument")])
 segment_task = _forward("pgdl.distributed.worker", "task", "segment_task",
                         [(0, "a shard"), (1, "a segment"), (2, "a task"), (3, "a payload")])
 

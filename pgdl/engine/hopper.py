@@ -71,22 +71,26 @@ def state_shapes(keras_json, compile_params):
     return weights + [list(v.shape) for v in model.optimizer.variables], len(weights)
 
 
-def train(spec, starts, x, y, xv, yv, segment):
+def train(spec, starts, x, y, xv, yv, segment, hooks=None):
     """Yields each configuration's history rows, then (segment 0) its final
     state as tensor rows (the weights, then the optimizer's variables),
     every row with its configuration.  starts: {config: flat state} of the
-    configurations that go on from an earlier run."""
+    configurations that go on from an earlier run.  hooks (segment 0, in
+    the job's process): progress(config, iteration, merged history row)
+    after every iteration, finished(config, its rows here) as each
+    configuration is done, while the others train on."""
     count, index = segment.count, segment.index
     slots = _Slots(count, spec["parameters"], index)
     configs = spec["configs"]
     for first in range(0, len(configs), count):
         group = configs[first:first + count]
-        yield from _group(spec, group, starts, slots, x, y, xv, yv, segment)
+        yield from _group(spec, group, starts, slots, x, y, xv, yv, segment, hooks)
 
 
-def _group(spec, group, starts, slots, x, y, xv, yv, segment):
+def _group(spec, group, starts, slots, x, y, xv, yv, segment, hooks):
     count, index = segment.count, segment.index
     models = {}
+    produced = {config["config"]: [] for config in group}     # segment 0's rows
 
     def model(j):
         if j not in models:
@@ -122,16 +126,24 @@ def _group(spec, group, starts, slots, x, y, xv, yv, segment):
             load(j, (j + 1) % count)    # the last segment that trained it
             validation = models[j].validate()
             totals = slots.share(models[j].totals(results[j], validation))
-            row = models[j].history_row(iteration, results[j], validation, seconds)
-            yield dict(row, config=config["config"])
+            row = dict(models[j].history_row(iteration, results[j], validation, seconds),
+                       config=config["config"])
+            yield row
             if index == 0:
-                merged = merged_history_row(iteration, totals, models[j].names, seconds)
-                yield dict(merged, config=config["config"])
+                merged = dict(merged_history_row(iteration, totals, models[j].names, seconds),
+                              config=config["config"])
+                yield merged
+                produced[config["config"]] += [row, merged]
                 _report(config["config"], iteration, spec["iterations"], merged, seconds)
+                if hooks:
+                    hooks.progress(config["config"], iteration, merged)
     if index == 0:
         for j, config in enumerate(group):
-            for row in final_rows(models[j].state_tensors()):
-                yield dict(row, config=config["config"])
+            rows = [dict(row, config=config["config"])
+                    for row in final_rows(models[j].state_tensors())]
+            if hooks:
+                hooks.finished(config["config"], produced[config["config"]] + rows)
+            yield from rows
     models.clear()
     keras().backend.clear_session()
 

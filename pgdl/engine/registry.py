@@ -84,6 +84,13 @@ def add_version(row, onnx, weights=None, weight_names=None, history=()):
                             "VALUES ($1, $2, $3, $4, $5)",
                             ["name", "text", "int4", "int4", "bytea"],
                             key + [chunk, onnx[chunk * size:(chunk + 1) * size]])
+        add_history(*key, history)
+        sync_anchor(row["owner"])
+
+
+def add_history(owner, model, version, history):
+    """Rows of pgdl.training_history for a stored version."""
+    with privileged():
         for h in history:
             catalog.execute(
                 "INSERT INTO pgdl.training_history (owner, model, version, iteration, segment, "
@@ -91,9 +98,8 @@ def add_version(row, onnx, weights=None, weight_names=None, history=()):
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 ["name", "text", "int4", "int4", "int4", "int8", "float8", "jsonb", "float8",
                  "jsonb", "float8"],
-                key + [h["iteration"], h["segment"], h["rows"], h["loss"], h["metrics"],
-                       h["validation_loss"], h["validation_metrics"], h["seconds"]])
-        sync_anchor(row["owner"])
+                [owner, model, version, h["iteration"], h["segment"], h["rows"], h["loss"],
+                 h["metrics"], h["validation_loss"], h["validation_metrics"], h["seconds"]])
 
 
 def sync_anchor(owner):

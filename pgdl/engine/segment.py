@@ -48,6 +48,7 @@ class JobInputs:
     train: str              # the packed tables, schema-qualified SQL names
     validation: str = None
     grouped: bool = False   # packed with group_by: the buffers' groups come too
+    hooks: object = None    # a model hopper job's: told of progress by segment 0
 
 
 def exchange_bytes(parameters, spec_bytes=0):
@@ -278,7 +279,9 @@ def train(job, rows, segment):
     if spec["method"] == "hopper":
         from pgdl.engine import hopper
         keras_loader.choose_gpu(segment.index)
-        yield from hopper.train(spec, start, x, y, xv, yv, segment)
+        inputs = RUNNING.get(job) if segment.index == 0 else None
+        yield from hopper.train(spec, start, x, y, xv, yv, segment,
+                                inputs.hooks if inputs else None)
         return
     local = _segment_model(spec, start, x, y, xv, yv, segment)
     try:

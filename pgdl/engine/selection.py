@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from pgdl.engine import catalog, registry, search
+from pgdl import server
+from pgdl.engine import apart, catalog, registry, search
 from pgdl.engine import segment as segment_training
 from pgdl.engine import training
 from pgdl.engine.hopper import state_shapes
@@ -34,8 +35,9 @@ JOB_TYPES = {
     "validation_source": "text", "iterations": "int4", "segments": "int4", "schedule": "text",
     "method": "text", "samples": "int4", "hyperband_r": "int4", "eta": "int4",
     "skip_last": "int4", "metric": "text", "higher_is_better": "bool", "seed": "int8",
-    "status": "text", "configs": "int4",
+    "status": "text", "configs": "int4", "xact": "int8",
 }
+PROGRESS_SECONDS = 1.0      # how often a running configuration's row is updated
 
 
 def _error(message, hint=None, sqlstate="22023"):
@@ -132,8 +134,32 @@ def _metric(values, plans):
 def run_selection(values):
     """The INSERT into pgdl.model_selection: check the configurations, train
     them (all, a random sample, or Hyperband's brackets), store each as a
-    version."""
+    version as it finishes.  With only a job number: resume that stopped
+    job."""
     started = time.perf_counter()
+    _check_installed()
+    if values.get("job") is not None:
+        return _resume(values, started)
+    job = _prepare(values)
+    job.number = int(apart.call("job", {"row": dict(job.row, xact=_xact()),
+                                        "types": JOB_TYPES}))
+    return _execute(job, {}, started)
+
+
+@dataclasses.dataclass
+class _Job:
+    """A checked selection job, ready to run."""
+
+    row: dict                   # its pgdl.selection_jobs row
+    configs: list
+    brackets: list
+    plans: dict                 # config -> training plan
+    metric: str
+    higher: bool
+    number: int = None
+
+
+def _prepare(values):
     name, search_name = values.get("model"), values.get("search")
     if not name:
         raise _error("a selection job needs a model name", sqlstate="23502")
@@ -162,34 +188,129 @@ def run_selection(values):
     segments = packed["segments"] if values.get("segments") is None else values["segments"]
     plans = _plans(values, owner, configs, segments, seed)
     metric, higher = _metric(values, plans)
+    _check_lock(owner, name)
     first = plans[0]
-    job = _insert_job({
-        "owner": owner, "model": name, "search": search_name, "source": first.packed["output"],
-        "validation_source": first.validation["output"] if first.validation else None,
-        "iterations": max(r for _, rounds in brackets for _, r in rounds),
-        "segments": segments,
-        "schedule": _schedule(brackets[0][1][0][0], segments), "method": method,
-        "samples": values.get("samples"), "hyperband_r": values.get("hyperband_r"),
-        "eta": values.get("eta"), "skip_last": values.get("skip_last"),
-        "metric": metric, "higher_is_better": higher, "seed": values.get("seed"),
-        "status": "running", "configs": len(plans)})
-    search = _Search(job, search_name, metric, higher, segments, first.validation is not None)
-    runs = dict(zip((c["config"] for c in configs), plans))
+    row = {"owner": owner, "model": name, "search": search_name,
+           "source": first.packed["output"],
+           "validation_source": first.validation["output"] if first.validation else None,
+           "iterations": max(r for _, rounds in brackets for _, r in rounds),
+           "segments": segments, "schedule": _schedule(brackets[0][1][0][0], segments),
+           "method": method, "samples": values.get("samples"),
+           "hyperband_r": values.get("hyperband_r"), "eta": values.get("eta"),
+           "skip_last": values.get("skip_last"), "metric": metric, "higher_is_better": higher,
+           "seed": values.get("seed"), "status": "running", "configs": len(plans)}
+    return _Job(row, configs, brackets, dict(zip((c["config"] for c in configs), plans)),
+                metric, higher)
+
+
+def _execute(job, resumed, started):
+    first = job.plans[job.configs[0]["config"]]
+    search = _Search(job, job.row["segments"], first.validation is not None, resumed)
     offset = 0
-    for bracket, rounds in brackets:
+    for bracket, rounds in job.brackets:
         count = rounds[0][0]
-        search.bracket(bracket, [c["config"] for c in configs[offset:offset + count]], rounds,
-                       runs)
+        search.bracket(bracket, [c["config"] for c in job.configs[offset:offset + count]],
+                       rounds)
         offset += count
 
     best = None
     for config, (version, value) in search.stored.items():
-        if value is not None and (best is None or (value > best[1] if higher else
+        if value is not None and (best is None or (value > best[1] if job.higher else
                                                    value < best[1])):
             best = (version, value)
-    return _finish_job(job, {"status": "finished", "best_version": best and best[0],
-                             "best_value": best and best[1],
-                             "seconds": time.perf_counter() - started})
+    return _finish_job(job.number, {"status": "finished", "best_version": best and best[0],
+                                    "best_value": best and best[1],
+                                    "seconds": time.perf_counter() - started})
+
+
+def _check_installed():
+    with privileged():
+        ok = catalog.execute("SELECT pg_catalog.to_regprocedure("
+                             "'pgdl_internal._in_apart(text, bytea)') IS NOT NULL AS ok")[0]["ok"]
+    if not ok:
+        raise _error("model selection needs pgdl 0.6.0 in this database",
+                     hint="ALTER EXTENSION pgdl UPDATE.", sqlstate="55000")
+
+
+def _xact():
+    return catalog.execute("SELECT pg_catalog.txid_current() AS x")[0]["x"]
+
+
+def _check_lock(owner, name):
+    """A job stores its versions apart from its transaction: one that already
+    stored a version of the model would wait for itself."""
+    if catalog.execute(
+            "SELECT 1 FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid() "
+            "AND locktype = 'advisory' AND objsubid = 2 "
+            "AND classid::int8 = (pg_catalog.hashtext($1)::int8 & 4294967295) "
+            "AND objid::int8 = (pg_catalog.hashtext($2)::int8 & 4294967295)",
+            ["text", "text"], [owner, name]):
+        raise _error('this transaction stored a version of model "%s"; a selection job '
+                     'stores its versions apart from its transaction' % name,
+                     hint="Commit first, then run the selection job.", sqlstate="55006")
+
+
+def _resume(values, started):
+    """Goes on with stopped job values["job"]: the runs it finished are kept,
+    the others train."""
+    number = values["job"]
+    given = sorted(k for k, v in values.items() if v is not None and k != "job")
+    if given:
+        raise _error("to resume job %d, give only its job number, not %s"
+                     % (number, ", ".join(given)),
+                     hint="INSERT INTO pgdl.model_selection (job) VALUES (%d)" % number)
+    rows = catalog.execute("SELECT *, pgdl.job_status(status, xact) AS now FROM "
+                           "pgdl.selection_jobs WHERE job = $1", ["int8"], [number])
+    if not rows:
+        raise _error("selection job %d does not exist" % number, sqlstate="42704")
+    stopped = dict(rows[0])
+    if stopped["now"] != "stopped":
+        raise _error("selection job %d is %s, not stopped" % (number, stopped["now"]),
+                     hint="Only a job that was cancelled or failed resumes.",
+                     sqlstate="55000")
+    again = {key: stopped[key] for key in ("model", "search", "source", "validation_source",
+                                          "segments", "method", "samples", "hyperband_r",
+                                          "eta", "skip_last", "metric", "seed")}
+    if stopped["method"] != "hyperband":
+        again["iterations"] = stopped["iterations"]
+    job = _prepare(again)
+    if not apart.call("resume", {"job": number, "xact": _xact()}):
+        raise _error("selection job %d is no longer stopped" % number, sqlstate="55000")
+    job.number = number
+    server.report(server.NOTICE, "resuming selection job %d" % number)
+    return _execute(job, _finished_runs(number), started)
+
+
+@dataclasses.dataclass
+class _Run:
+    """A configuration's run in one round: its history (iterations counted
+    from the bracket's start), its state (tensor -> bytes) and value, and
+    its version if it stopped there."""
+
+    history: list
+    state: dict
+    value: float
+    version: int = None
+
+
+def _finished_runs(job):
+    """{(bracket, round, config): _Run} of the runs a stopped job finished."""
+    runs = {}
+    with privileged():
+        states = {(r["bracket"], r["round"], r["config"]): r for r in catalog.execute(
+            "SELECT bracket, round, config, history::text AS history, state "
+            "FROM pgdl_internal.selection_states WHERE job = $1", ["int8"], [job])}
+    for r in catalog.execute("SELECT bracket, round, config, value, version "
+                             "FROM pgdl.selection_runs WHERE job = $1 AND status = 'finished'",
+                             ["int8"], [job]):
+        key = (r["bracket"], r["round"], r["config"])
+        kept = states.get(key)
+        if r["version"] is None and kept is None:
+            continue
+        _, parts = apart.decode(kept["state"]) if kept else (None, [])
+        runs[key] = _Run(json.loads(kept["history"]) if kept else [], dict(enumerate(parts)),
+                         r["value"], r["version"])
+    return runs
 
 
 def _schedule(configs, segments):
@@ -272,44 +393,33 @@ def _draw(configs, brackets, method, seed, name):
 
 
 class _Search:
-    """Runs the rounds of a selection job and stores each configuration as
-    a version when it stops (eliminated or done), with its whole history."""
+    """Runs the rounds of a selection job; each configuration is stored as a
+    version when it stops (eliminated, or done), with its whole history."""
 
-    def __init__(self, job, name, metric, higher, segments, validation):
-        self.job, self.name, self.metric, self.higher = job, name, metric, higher
-        self.segments, self.validation = segments, validation
-        self.history = {}           # config -> history rows so far
+    def __init__(self, job, segments, validation, resumed):
+        self.job, self.segments, self.validation = job, segments, validation
+        self.history = {}           # config -> history rows of its earlier rounds
         self.stored = {}            # config -> (version, value)
+        self.resumed = resumed      # (bracket, round, config) -> _Run finished before
         self.started = time.perf_counter()
 
-    def bracket(self, bracket, live, rounds, plans):
+    def bracket(self, bracket, live, rounds):
         states, done, values = {}, 0, {}
         for number, (count, total) in enumerate(rounds):
             live = self._survivors(live, values, count)
-            chosen = {c: dataclasses.replace(plans[c], iterations=total - done) for c in live}
-            schedule = _schedule(len(live), self.segments)
-            if schedule == "hopper":
-                rows = _hop(self.job, chosen, states)
-            else:
-                rows = {c: self._average(plan, states.get(c)) for c, plan in chosen.items()}
-            states, values = {}, {}
-            for config, config_rows in rows.items():
-                history = [dict(r, iteration=r["iteration"] + done) for r in config_rows
-                           if r["tensor"] is None]
-                self.history.setdefault(config, []).extend(history)
-                states[config] = {r["tensor"]: r["data"] for r in config_rows
-                                  if r["tensor"] is not None}
-                merged = [h for h in history if h["segment"] is None]
-                values[config] = _value(merged[-1] if merged else None, self.metric,
-                                        self.validation)
             last = number == len(rounds) - 1
+            step = _Round(self, bracket, number, done, total, last)
+            runs = step.run(live, states)
+            states = {c: run.state for c, run in runs.items()}
+            values = {c: run.value for c, run in runs.items()}
             going = set() if last else set(self._survivors(live, values, rounds[number + 1][0]))
             for config in live:
-                _record_run(self.job, bracket, number, config, schedule, total - done, total,
-                            values[config], config in going)
-                if config not in going:
-                    self._store(plans[config], config, states[config], total, values[config],
-                                schedule)
+                if config not in self.stored and config not in going:
+                    self.store(step, config, states[config], values[config],
+                               runs[config].history)
+                self.history.setdefault(config, []).extend(runs[config].history)
+            apart.call("runs", {"rows": [dict(step.key(c), survived=c in going)
+                                         for c in live]})
             done = total
 
     def _survivors(self, live, values, count):
@@ -319,7 +429,7 @@ class _Search:
 
         def rank(config):
             value = values[config]
-            return (value is None, 0 if value is None else -value if self.higher else value)
+            return (value is None, 0 if value is None else -value if self.job.higher else value)
         return sorted(live, key=rank)[:count]
 
     def _average(self, plan, state):
@@ -327,34 +437,128 @@ class _Search:
             plan = dataclasses.replace(plan, start=[
                 np.frombuffer(state[t], "<f4").reshape(shape)
                 for t, shape in enumerate(plan.description.tensors)])
-        return training._train_here(-self.job, plan.spec(), plan.start, plan.packed,
+        return training._train_here(-self.job.number, plan.spec(), plan.start, plan.packed,
                                     plan.validation, plan.segments, plan.description)
 
-    def _store(self, plan, config, state, total, value, schedule):
-        plan = dataclasses.replace(plan, method=schedule, iterations=total)
-        rows = self.history[config] + [
+    def store(self, step, config, state, value, history):
+        """Stores config as a version, committed apart from the job: its
+        history is that of its earlier rounds and `history` (this round's)."""
+        plan = dataclasses.replace(self.job.plans[config], method=step.schedule,
+                                   iterations=step.total)
+        rows = self.history.get(config, []) + list(history) + [
             {"segment": 0, "tensor": tensor, "data": data, "iteration": None}
             for tensor, data in state.items()]
-        version, _, _ = training.store_version(
+        trained = training.trained_version(
             plan, rows, time.perf_counter() - self.started,
-            {"origin": "selection", "search": self.name, "config": config,
-             "selection_job": self.job})
+            {"origin": "selection", "search": self.job.row["search"], "config": config,
+             "selection_job": self.job.number})
+        version = int(apart.call(
+            "version", {"row": trained.row, "names": trained.weight_names,
+                        "shapes": [list(np.shape(w)) for w in trained.weights],
+                        "history": trained.history,
+                        "run": dict(step.key(config), status="finished", value=value)},
+            [trained.onnx] + [np.ascontiguousarray(w, "<f4").tobytes()
+                              for w in trained.weights]))
         self.stored[config] = (version, value)
-        with privileged():
-            catalog.execute("UPDATE pgdl.selection_runs SET version = $3 "
-                            "WHERE job = $1 AND config = $2", ["int8", "int4", "int4"],
-                            [self.job, config, version])
+        return version
 
 
-def _record_run(job, bracket, number, config, schedule, iterations, total, value, survived):
-    with privileged():
-        catalog.execute(
-            "INSERT INTO pgdl.selection_runs (job, bracket, round, config, schedule, "
-            "iterations, total_iterations, value, survived, owner) "
-            "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, owner FROM pgdl.selection_jobs "
-            "WHERE job = $1",
-            ["int8", "int4", "int4", "int4", "text", "int4", "int4", "float8", "bool"],
-            [job, bracket, number, config, schedule, iterations, total, value, survived])
+class _Round:
+    """One round of a bracket: the configurations that finished it before
+    (a resumed job) are kept, the others train, each reported as it goes.
+    Segment 0 of a model hopper scan calls progress and finished (hooks)."""
+
+    def __init__(self, search, bracket, number, done, total, last):
+        self.search, self.bracket, self.number = search, bracket, number
+        self.done, self.total, self.last = done, total, last
+        self.schedule = None
+        self.finished_rows = {}     # config -> the rows finished() had
+        self.values = {}
+        self.reported = 0.0
+
+    def key(self, config):
+        return {"job": self.search.job.number, "bracket": self.bracket, "round": self.number,
+                "config": config}
+
+    def run_row(self, config, **values):
+        return dict(self.key(config), schedule=self.schedule, owner=self.search.job.row["owner"],
+                    iterations=self.total - self.done, total_iterations=self.total, **values)
+
+    def run(self, live, states):
+        """{config: _Run} of every live configuration."""
+        search = self.search
+        runs = {c: search.resumed[(self.bracket, self.number, c)] for c in live
+                if (self.bracket, self.number, c) in search.resumed}
+        for config, run in runs.items():
+            if run.version is not None:
+                search.stored[config] = (run.version, run.value)
+        todo = [c for c in live if c not in runs]
+        self.schedule = _schedule(len(todo) or len(live), search.segments)
+        server.report(server.NOTICE, "bracket %d, round %d: %d configurations, %d iterations "
+                      "each%s" % (self.bracket, self.number, len(live), self.total - self.done,
+                                  " (%d finished before)" % len(runs) if runs else ""))
+        if not todo:
+            return runs
+        apart.call("runs", {"rows": [self.run_row(c, status="queued") for c in todo]})
+        chosen = {c: dataclasses.replace(search.job.plans[c], iterations=self.total - self.done)
+                  for c in todo}
+        if self.schedule == "hopper":
+            rows = _hop(search.job.number, chosen, states, self)
+        else:
+            rows = {}
+            for config, plan in chosen.items():
+                apart.call("runs", {"rows": [self.run_row(config, status="running")]})
+                rows[config] = [dict(r) for r in search._average(plan, states.get(config))]
+                self.finished(config, rows[config])
+        for config, config_rows in rows.items():
+            history = self._history(config_rows)
+            if config in search.stored and len(self.finished_rows[config]) < len(config_rows):
+                # stored from segment 0's rows as it finished: the other segments' too
+                registry.add_history(search.job.row["owner"], search.job.row["model"],
+                                     search.stored[config][0],
+                                     [h for h in history if h["segment"] not in (None, 0)])
+            runs[config] = _Run(history, _state(config_rows), self.values[config])
+        return runs
+
+    def _history(self, rows):
+        return [dict(r, iteration=r["iteration"] + self.done, tensor=None, data=None)
+                for r in rows if r.get("tensor") is None]
+
+    def progress(self, config, iteration, merged):
+        now = time.monotonic()
+        if now - self.reported < PROGRESS_SECONDS:
+            return
+        self.reported = now
+        apart.call("runs", {"rows": [self.run_row(config, status="running",
+                                                  iteration=iteration, loss=merged["loss"])]})
+
+    def finished(self, config, rows):
+        """config finished this round (rows: its history, then its state):
+        kept at once, as a version if it stops here, else its state."""
+        search = self.search
+        self.finished_rows[config] = rows
+        history = self._history(rows)
+        merged = [h for h in history if h["segment"] is None]
+        value = _value(merged[-1] if merged else None, search.job.metric, search.validation)
+        self.values[config] = value
+        state = _state(rows)
+        shown = "-" if value is None else "%.4f" % value
+        if self.last:
+            version = search.store(self, config, state, value, history)
+            server.report(server.NOTICE, "configuration %d finished: %s %s, version %d"
+                          % (config, search.job.metric, shown, version))
+            return
+        run = self.run_row(config, status="finished", value=value,
+                           iteration=self.total - self.done,
+                           loss=merged[-1]["loss"] if merged else None)
+        apart.call("state", {"run": run, "history": history},
+                   [apart.encode({}, [state[t] for t in range(len(state))])])
+        server.report(server.NOTICE, "configuration %d finished round %d: %s %s"
+                      % (config, self.number, search.job.metric, shown))
+
+
+def _state(rows):
+    return {r["tensor"]: r["data"] for r in rows if r.get("tensor") is not None}
 
 
 def _value(last, metric, validation):
@@ -363,14 +567,16 @@ def _value(last, metric, validation):
     if not last:
         return None
     if metric == "loss":
-        return last.get(loss)
-    return json.loads(last[metrics]).get(metric) if last.get(metrics) else None
+        value = last.get(loss)
+    else:
+        value = json.loads(last[metrics]).get(metric) if last.get(metrics) else None
+    return None if value is None else float(value)
 
 
-def _hop(job, plans, states):
+def _hop(job, plans, states, hooks):
     """The configurations of plans ({config: plan}) trained by model hopper
     in one lockstep scan, each going on from its state where it has one:
-    {config: its rows}."""
+    {config: its rows}.  hooks: told by segment 0 as they go (_Round)."""
     entries, largest, starts = [], 0, []
     for config, plan in plans.items():
         spec = plan.spec()
@@ -392,20 +598,20 @@ def _hop(job, plans, states):
     spec = dict(first.spec(), method="hopper", configs=entries, parameters=largest)
     rows = training.run_lockstep(-job, segment_training.JobInputs(
         json.dumps(spec).encode(), b"".join(starts), first.segments, largest,
-        first.packed["qualified"], first.validation["qualified"] if first.validation else None),
-        columns="config, segment")
+        first.packed["qualified"], first.validation["qualified"] if first.validation else None,
+        hooks=hooks), columns="config, segment")
     by_config = {config: [] for config in plans}
     for row in rows:
         by_config[row["config"]].append(dict(row))
     return by_config
 
 
-def _insert_job(row):
-    return registry._insert("selection_jobs", row, JOB_TYPES, returning="job")[0]["job"]
-
-
 def _finish_job(job, values):
+    """Marks the job finished, in its own transaction (a job that does not
+    commit stays stopped), and drops the states it kept to resume."""
     with privileged():
+        catalog.execute("DELETE FROM pgdl_internal.selection_states WHERE job = $1", ["int8"],
+                        [job])
         return dict(catalog.execute(
             "UPDATE pgdl.selection_jobs SET status = $2, best_version = $3, best_value = $4, "
             "seconds = $5, finished = now() WHERE job = $1 RETURNING *",

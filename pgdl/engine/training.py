@@ -374,10 +374,33 @@ def run_segments(job, plan):
                        plan.description), None
 
 
+@dataclass
+class TrainedVersion:
+    """A trained model, ready to store: its pgdl.models row (but for its
+    version number), ONNX export, weights and history."""
+
+    row: dict
+    onnx: bytes
+    weights: list
+    weight_names: list
+    history: list
+    last: dict                  # the last merged history row
+    iteration_seconds: list
+
+
 def store_version(plan, rows, seconds, extra=None):
     """Stores the trained model as the next version (extra: more pgdl.models
     columns): (version, the last merged history row, seconds of each
     iteration)."""
+    trained = trained_version(plan, rows, seconds, extra)
+    version = registry.next_version(plan.owner, plan.name)
+    registry.add_version(dict(trained.row, version=version), trained.onnx, trained.weights,
+                         trained.weight_names, trained.history)
+    return version, trained.last, trained.iteration_seconds
+
+
+def trained_version(plan, rows, seconds, extra=None):
+    """The TrainedVersion of a job's rows: history, then final tensors."""
     history = [r for r in rows if r["tensor"] is None]
     tensors = {}
     for r in rows:
@@ -397,9 +420,8 @@ def store_version(plan, rows, seconds, extra=None):
     model.set_weights(final)
     onnx = onnx_export.export(model, description.input_shape)
     packed, validation = plan.packed, plan.validation
-    version = registry.next_version(plan.owner, plan.name)
-    registry.add_version(dict(extra or {}, **{
-        "owner": plan.owner, "model": plan.name, "version": version,
+    row = dict(extra or {}, **{
+        "owner": plan.owner, "model": plan.name,
         "architecture": plan.architecture["name"], "keras_json": keras_json,
         "source": packed["output"],
         "validation_source": validation["output"] if validation else None,
@@ -415,9 +437,9 @@ def store_version(plan, rows, seconds, extra=None):
         "validation_metrics": _with_loss(last, "validation_loss", "validation_metrics"),
         "parameters": description.parameters, "training_seconds": seconds,
         "features": packed["features"], "feature_kind": packed["feature_kind"],
-        "label": packed["label"], "key": packed["key"]}),
-        onnx, final, [w.path for w in model.weights], history)
-    return version, last, [h["seconds"] for h in merged]
+        "label": packed["label"], "key": packed["key"]})
+    return TrainedVersion(row, onnx, final, [w.path for w in model.weights], history, last,
+                          [h["seconds"] for h in merged])
 
 
 def _train_here(job, spec, start, packed, validation, segments, description):

@@ -46,7 +46,14 @@ class ModelSelection(ModelTraining):
     search (pgdl.engine.selection); SELECT lists the jobs."""
 
     def source(self, quals, columns, segment):
-        return "SELECT * FROM pgdl.selection_jobs ORDER BY job", 1000
+        # a job whose transaction ended before it finished shows as stopped
+        return ("SELECT job, model, search, source, validation_source, iterations, segments, "
+                "schedule, method, samples, hyperband_r, eta, skip_last, metric, "
+                "higher_is_better, seed, CASE WHEN status = 'running' AND "
+                "pg_catalog.txid_status((to_jsonb(j) ->> 'xact')::int8) IS DISTINCT FROM "
+                "'in progress' THEN 'stopped' ELSE status END AS status, configs, best_version, "
+                "best_value, seconds, owner, started, finished "
+                "FROM pgdl.selection_jobs j ORDER BY job"), 1000
 
     def insert(self, values):
         from pgdl.engine.selection import run_selection

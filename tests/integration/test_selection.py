@@ -309,27 +309,56 @@ def test_bad_selection_options_are_clear_errors(search, options, error, message)
         caught.value.diag.message_primary
 
 
-def test_a_cancel_mid_round_leaves_no_version_and_no_job(search, connect):
+def test_a_cancel_keeps_every_finished_configuration_and_the_job_resumes(search, connect,
+                                                                         plain):
+    """Model hopper trains configurations 1 and 2 first, then 3 and 4; each
+    is stored as it finishes, committed apart from the job, and its
+    progress row is there for any session to read while the job runs."""
     search.commit()
     search.autocommit = True
     notices = []
     search.add_notice_handler(lambda diag: notices.append(diag.message_primary))
     watcher = connect()
+    seen = []
 
     def cancel():
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any(n.startswith("configuration 1, ")
-                                                      for n in notices):
-            time.sleep(0.02)
+        while time.monotonic() < deadline and not any(
+                n.startswith("configuration 2 finished") for n in notices):
+            seen.extend(watcher.execute("SELECT config, status, iteration FROM "
+                                        "pgdl.selection_progress WHERE model = 'cancelled'"))
+            time.sleep(0.05)
         watcher.execute("SELECT pg_cancel_backend(%s)", (search.info.backend_pid,))
     thread = threading.Thread(target=cancel)
     thread.start()
     with pytest.raises(psycopg.errors.QueryCanceled):
-        select(search, "cancelled", "s", iterations=50)
+        select(search, "cancelled", "s", iterations=3)
     thread.join()
-    assert not any(n.startswith("configuration 3, ") for n in notices)
-    assert search.execute("SELECT count(*) FROM pgdl.models WHERE model = 'cancelled'"
-                          ).fetchone() == (0,)
-    assert search.execute("SELECT count(*) FROM pgdl.selection_jobs WHERE model = 'cancelled'"
-                          ).fetchone() == (0,)
-    assert search.execute("SELECT 1").fetchone() == (1,)
+    assert {(config, status) for config, status, _ in seen} >= {
+        (1, "queued"), (1, "running"), (3, "queued")}
+    assert max(iteration or 0 for _, _, iteration in seen) >= 1
+    assert search.execute("SELECT config, version FROM pgdl.models WHERE model = 'cancelled' "
+                          "ORDER BY version").fetchall() == [(1, 1), (2, 2)]
+    job, status = search.execute("SELECT job, status FROM pgdl.model_selection "
+                                 "WHERE model = 'cancelled'").fetchone()
+    assert status == "stopped"
+    assert search.execute("SELECT config, status, version FROM pgdl.selection_progress "
+                          "WHERE job = %s ORDER BY config", (job,)).fetchall() == [
+        (1, "finished", 1), (2, "finished", 2), (3, "stopped", None), (4, "stopped", None)]
+
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="give only its job number"):
+        search.execute("INSERT INTO pgdl.model_selection (job, model) VALUES (%s, 'x')", (job,))
+    with pytest.raises(psycopg.errors.UndefinedObject):       # not the job of role plain
+        plain.execute("INSERT INTO pgdl.model_selection (job) VALUES (%s)", (job,))
+    notices.clear()
+    resumed = search.execute("INSERT INTO pgdl.model_selection (job) VALUES (%s) "
+                             "RETURNING status, best_version", (job,)).fetchone()
+    assert resumed[0] == "finished" and resumed[1] in (1, 2, 3, 4)
+    assert "bracket 0, round 0: 4 configurations, 3 iterations each (2 finished before)" \
+        in notices
+    assert search.execute("SELECT config, version FROM pgdl.models WHERE model = 'cancelled' "
+                          "ORDER BY version").fetchall() == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert search.execute("SELECT count(*) FROM pgdl.model_selection_results WHERE job = %s",
+                          (job,)).fetchone() == (4,)
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="is finished"):
+        search.execute("INSERT INTO pgdl.model_selection (job) VALUES (%s)", (job,))

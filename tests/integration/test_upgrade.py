@@ -140,6 +140,12 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
                           "'{\"loss\": \"categorical_crossentropy\", \"optimizer\": "
                           "{\"choice\": [\"adam\", \"sgd\"]}}')").fetchall()
     assert configs == [(1,), (2,)]
+    # the code installed keeps selection jobs apart from their transaction,
+    # which needs the objects of 0.6.0
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="needs pgdl 0.6.0"):
+        old.execute("INSERT INTO pgdl.model_selection (model, search, source, segments) "
+                    "VALUES ('d', 'up', 'small_packed', 2)")
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.6.0'")
     job = old.execute("INSERT INTO pgdl.model_selection (model, search, source, segments) "
                       "VALUES ('d', 'up', 'small_packed', 2) RETURNING schedule, best_version"
                       ).fetchone()
@@ -150,7 +156,6 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
     assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
 
     # 0.6.0: a model per group, next to the models trained before
-    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.6.0'")
     assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
     old.execute("CREATE TABLE halves AS SELECT *, id % 2 AS half FROM digits_test")
     old.execute("ALTER TABLE halves ADD PRIMARY KEY (id)")

@@ -10,7 +10,7 @@ import pgdl
 import pgdl_tools
 
 SERVER = pathlib.Path(pgdl.__file__).parent
-STORE = {"catalog", "registry", "importing", "evaluation", "training", "selection"}
+STORE = {"catalog", "registry", "importing", "evaluation", "training", "selection", "apart"}
 
 
 def imports(path):
