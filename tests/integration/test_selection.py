@@ -259,19 +259,44 @@ def test_hyperband_runs_its_brackets_and_survivors_go_on(search):
     assert job["best_value"] == max(r[5] for r in runs if not r[6])
 
 
-def test_a_hyperband_survivor_goes_on_from_its_weights_and_optimizer(digits):
+def test_a_hyperband_survivor_goes_on_from_its_weights_and_optimizer(digits, connect):
     """On one segment without shuffling, a survivor's version equals a Keras
-    model fitted once per iteration of every round it ran, in one go."""
+    model fitted once per iteration of every round it ran, in one go: also
+    when the job stopped between its rounds and resumed from the state it
+    kept."""
     fit = {"batch_size": 32, "shuffle": False}
     generate(digits, "hb1", ["dense"],
              dict(LOSS, optimizer={"class_name": "Adam",
                                    "config": {"learning_rate": {"choice": [0.01, 0.003, 0.001,
                                                                            0.03]}}}), fit)
-    job = select(digits, "hb1", "hb1", method="hyperband", hyperband_r=2, eta=2,
-                 iterations=None, segments=1)
+    digits.commit()
+    digits.autocommit = True
+    notices = []
+    digits.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    watcher = connect()
+
+    def cancel():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(n.startswith("bracket 1, round 1:")
+                                                      for n in notices):
+            time.sleep(0.01)
+        watcher.execute("SELECT pg_cancel_backend(%s)", (digits.info.backend_pid,))
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        select(digits, "hb1", "hb1", method="hyperband", hyperband_r=2, eta=2,
+               iterations=None, segments=1)
+    thread.join()
+    job, = digits.execute("SELECT job FROM pgdl.model_selection WHERE model = 'hb1' "
+                          "AND status = 'stopped'").fetchone()
+    notices.clear()
+    digits.execute("INSERT INTO pgdl.model_selection (job) VALUES (%s)", (job,))
+    assert notices[1:3] == ["bracket 1, round 0: 2 configurations, 1 iterations each "
+                            "(2 finished before)",
+                            "bracket 1, round 1: 1 configurations, 1 iterations each"]
     config, version = digits.execute(
         "SELECT config, version FROM pgdl.selection_runs WHERE job = %s AND bracket = 1 "
-        "AND round = 1", (job["job"],)).fetchone()
+        "AND round = 1", (job,)).fetchone()
     net = _as_the_job_starts(digits, "hb1", version, config)
     x, y = _segment_buffers(digits, 0, 1)
     for _ in range(2):

@@ -24,6 +24,21 @@ def test_layout_is_balanced_and_covers_every_row_once(rows, segments, buffer_siz
     assert all(len(part) <= buffer_size for _, part in buffers)
 
 
+def test_grouped_layout_keeps_each_group_whole_on_one_segment():
+    groups = ["a"] * 7 + ["b"] * 3 + ["c"] * 4 + ["d"] * 2
+    buffers = packing.grouped_layout(groups, 2, 3, seed=5)
+    positions = np.concatenate([part for _, _, part in buffers])
+    assert sorted(positions) == list(range(len(groups)))
+    segment_of = {}
+    for segment, group, part in buffers:
+        assert {groups[p] for p in part} == {group} and len(part) <= 3
+        assert segment_of.setdefault(group, segment) == segment
+    # the largest first, each to the segment with the fewest rows: a | c, b, d
+    assert segment_of == {"a": 0, "c": 1, "b": 1, "d": 0}
+    placed = packing.grouped_layout(["c", "a"], 2, 3, placed=segment_of)
+    assert [(s, g) for s, g, _ in placed] == [(0, "a"), (1, "c")]
+
+
 def test_layout_refuses_more_segments_than_rows():
     with pytest.raises(PgdlError, match="cannot spread 2 rows over 3 segments"):
         packing.layout(2, 3, 1)
