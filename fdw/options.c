@@ -26,6 +26,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "pgdl_fdw.h"
 
@@ -154,10 +155,14 @@ pgdl_fdw_validator(PG_FUNCTION_ARGS)
 		if (is_core_option(def->defname, context))
 			continue;
 
-		/* Options read by a user's wrapper class, or by a pgdl table kind. */
+		/*
+		 * Options read by a user's wrapper class, or by a pgdl table kind; a
+		 * user mapping's are the role's own, for a wrapper class.
+		 */
 		if ((context == ForeignServerRelationId && has_wrapper) ||
 			context == AttributeRelationId ||
-			context == ForeignTableRelationId)
+			context == ForeignTableRelationId ||
+			context == UserMappingRelationId)
 			continue;
 
 		{
@@ -246,9 +251,38 @@ append_json_options(StringInfo buf, const char *key, List *options, const char *
 }
 
 /*
+ * The options of the user mapping of the current role for a server (its
+ * own, else the PUBLIC one), or NIL when there is none.
+ */
+static List *
+user_mapping_options(Oid serverid)
+{
+	HeapTuple	tuple;
+	Datum		datum;
+	bool		isnull;
+	List	   *options = NIL;
+
+	tuple = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(GetUserId()),
+							ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tuple))
+		tuple = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
+								ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tuple))
+		return NIL;
+	datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tuple, Anum_pg_user_mapping_umoptions,
+							&isnull);
+	if (!isnull)
+		options = untransformRelOptions(datum);
+	ReleaseSysCache(tuple);
+	return options;
+}
+
+/*
  * The definition of a foreign table as JSON: names, the wrapper class, the
- * options (table options over server options) and the columns.  Python keys
- * its wrapper instances on this text, so an ALTER makes a new instance.
+ * options (table options over server options; for a wrapper class, also
+ * those of the current role's user mapping) and the columns.  Python keys
+ * its wrapper instances on this text, so an ALTER makes a new instance, and
+ * each role with a user mapping of its own gets its own.
  */
 char *
 pgdl_table_definition(Oid relid)
@@ -272,6 +306,10 @@ pgdl_table_definition(Oid relid)
 	append_json_options(&buf, "server_options", server->options, "wrapper");
 	appendStringInfoChar(&buf, ',');
 	append_json_options(&buf, "table_options", table->options, NULL);
+	appendStringInfoChar(&buf, ',');
+	append_json_options(&buf, "mapping_options",
+						pgdl_option_value(server->options, "wrapper") ?
+						user_mapping_options(server->serverid) : NIL, NULL);
 	appendStringInfoString(&buf, ",\"columns\":[");
 	for (int i = 0; i < tupdesc->natts; i++)
 	{

@@ -103,6 +103,11 @@ class _Table:
         self.columns = [column["name"] for column in definition["columns"]]
         options = dict(definition["server_options"])
         options.update(definition["table_options"])
+        # a wrapper class's user mapping options (multicorn2 merges them in);
+        # they add to the table's, never replace them, so that a role's own
+        # mapping cannot redirect a table another role defined
+        for name, value in definition.get("mapping_options", {}).items():
+            options.setdefault(name, value)
         self.options = options
         columns = OrderedDict(
             (column["name"], ColumnDefinition(

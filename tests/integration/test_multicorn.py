@@ -131,3 +131,30 @@ def test_execute_may_return_none_and_yield_none(db):
     db.execute("CREATE FOREIGN TABLE some_none (id int) SERVER sparse OPTIONS (rows '3')")
     assert db.execute("SELECT count(*) FROM none_at_all").fetchone() == (0,)
     assert db.execute("SELECT id FROM some_none ORDER BY id").fetchall() == [(0,), (1,), (2,)]
+
+
+def test_user_mapping_options_reach_the_wrapper_as_its_role_maps(db, plain):
+    """As multicorn2 does, a wrapper class receives the options of the user
+    mapping of the role that queries (its own, else PUBLIC's); they add to
+    the server's and the table's, which they never replace."""
+    db.execute("""CREATE SERVER mapped FOREIGN DATA WRAPPER pgdl_fdw
+                  OPTIONS (wrapper 'multicorn_style.OptionsFDW', host 'db1')""")
+    db.execute("CREATE FOREIGN TABLE mapped_options (name text, value text) SERVER mapped "
+               "OPTIONS (tbl 'sales')")
+    db.execute("GRANT SELECT ON mapped_options TO plain")
+    db.execute("CREATE USER MAPPING FOR postgres SERVER mapped "
+               "OPTIONS (user 'admin', password 'secret', tbl 'elsewhere')")
+    db.execute("CREATE USER MAPPING FOR PUBLIC SERVER mapped OPTIONS (user 'guest')")
+    db.commit()
+    query = "SELECT name, value FROM mapped_options"
+    assert db.execute(query).fetchall() == [
+        ("host", "db1"), ("password", "secret"), ("tbl", "sales"), ("user", "admin")]
+    assert plain.execute(query).fetchall() == [
+        ("host", "db1"), ("tbl", "sales"), ("user", "guest")]
+    db.execute("DROP USER MAPPING FOR PUBLIC SERVER mapped")
+    db.commit()
+    assert plain.execute(query).fetchall() == [("host", "db1"), ("tbl", "sales")]
+
+    # pgdl's own table kinds read no user mapping: a role cannot re-point one
+    db.execute("CREATE USER MAPPING FOR postgres SERVER pgdl OPTIONS (kind 'training_segments')")
+    assert db.execute("SELECT count(*) FROM pgdl.model_training").fetchone() == (0,)

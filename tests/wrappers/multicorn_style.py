@@ -86,6 +86,18 @@ class RecordingFDW(ForeignDataWrapper):
         return returned
 
 
+class OptionsFDW(ForeignDataWrapper):
+    """Yields the options it was given, a row (name, value) each."""
+
+    def __init__(self, options, columns):
+        super().__init__(options, columns)
+        self.options = options
+
+    def execute(self, quals, columns):
+        for name, value in sorted(self.options.items()):
+            yield {"name": name, "value": value}
+
+
 class FailingFDW(ForeignDataWrapper):
     """Fails as the options say: a log_to_postgres ERROR with detail and hint,
     a WARNING before rows, or a plain Python exception."""
