@@ -104,8 +104,8 @@ def run(what, data):
 
 def _job(header, parts):
     """Inserts a selection job's row: its number."""
-    row = header["row"]
-    return str(registry._insert("selection_jobs", row, header["types"], returning="job")[0]["job"])
+    return str(registry._insert("selection_jobs", header["row"], registry.SELECTION_JOB_TYPES,
+                                returning="job")[0]["job"])
 
 
 def _resume(header, parts):

@@ -33,6 +33,14 @@ JOB_TYPES = {
     "warm_start": "bool", "moving_rate": "float8", "status": "text", "group_by": "text",
 }
 
+SELECTION_JOB_TYPES = {
+    "owner": "name", "model": "text", "search": "text", "source": "text",
+    "validation_source": "text", "iterations": "int4", "segments": "int4", "schedule": "text",
+    "method": "text", "samples": "int4", "hyperband_r": "int4", "eta": "int4",
+    "skip_last": "int4", "metric": "text", "higher_is_better": "bool", "seed": "int8",
+    "status": "text", "configs": "int4", "xact": "int8",
+}
+
 
 def _insert(table, row, types, returning=None):
     names = [name for name in row if name in types]

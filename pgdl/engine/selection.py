@@ -30,13 +30,6 @@ from pgdl.privilege import acting_role, privileged
 
 LOWER_IS_BETTER = ("loss", "error")
 METHODS = ("all", "random", "hyperband")
-JOB_TYPES = {
-    "owner": "name", "model": "text", "search": "text", "source": "text",
-    "validation_source": "text", "iterations": "int4", "segments": "int4", "schedule": "text",
-    "method": "text", "samples": "int4", "hyperband_r": "int4", "eta": "int4",
-    "skip_last": "int4", "metric": "text", "higher_is_better": "bool", "seed": "int8",
-    "status": "text", "configs": "int4", "xact": "int8",
-}
 PROGRESS_SECONDS = 10.0     # how often a running configuration's row is updated (a call is ~0.15 s)
 
 
@@ -141,8 +134,7 @@ def run_selection(values):
     if values.get("job") is not None:
         return _resume(values, started)
     job = _prepare(values)
-    job.number = int(apart.call("job", {"row": dict(job.row, xact=_xact()),
-                                        "types": JOB_TYPES}))
+    job.number = int(apart.call("job", {"row": dict(job.row, xact=_xact())}))
     return _execute(job, {}, started)
 
 
@@ -418,8 +410,8 @@ class _Search:
                     self.store(step, config, states[config], values[config],
                                runs[config].history)
                 self.history.setdefault(config, []).extend(runs[config].history)
-            apart.call("runs", {"rows": [dict(step.key(c), survived=c in going)
-                                         for c in live]})
+            if going:       # those that stopped said so as they were stored
+                apart.call("runs", {"rows": [dict(step.key(c), survived=True) for c in going]})
             done = total
 
     def _survivors(self, live, values, count):
@@ -456,7 +448,8 @@ class _Search:
             "version", {"row": trained.row, "names": trained.weight_names,
                         "shapes": [list(np.shape(w)) for w in trained.weights],
                         "history": trained.history,
-                        "run": dict(step.key(config), status="finished", value=value)},
+                        "run": dict(step.key(config), status="finished", value=value,
+                                    survived=False)},
             [trained.onnx] + [np.ascontiguousarray(w, "<f4").tobytes()
                               for w in trained.weights]))
         self.stored[config] = (version, value)
