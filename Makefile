@@ -19,7 +19,7 @@ MODULE_big = pgdl
 OBJS = fdw/handler.o fdw/options.o fdw/quals.o fdw/values.o fdw/python_call.o \
        fdw/plan.o fdw/scan.o fdw/explain.o fdw/modify.o fdw/import.o \
        fdw/functions.o fdw/source.o fdw/exchange.o fdw/columns.o \
-       fdw/privilege.o fdw/depend.o fdw/apart.o
+       fdw/privilege.o fdw/depend.o fdw/apart.o fdw/transactions.o
 EXTENSION = pgdl
 DATA = $(wildcard sql/pgdl--*.sql)
 # pg_regress (make installcheck, against PGHOST/PGPORT): the SQL surface and
@@ -35,7 +35,7 @@ ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 endif
 
-.PHONY: setup demo test db citus bench
+.PHONY: setup demo test db citus bench multicorn-suite
 
 setup:
 	PGDL_VENV=$(PGDL_VENV) PG_CONFIG=$(PG_CONFIG) bash scripts/setup.sh
@@ -54,6 +54,13 @@ db: setup
 citus: setup
 	@PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh
 	@$(VENV_PYTHON) -m pgdl_tools.citus start
+
+# multicorn2's own regression suite against pgdl_fdw (not part of `make test`:
+# it needs a clone of the suite): make multicorn-suite MULTICORN2=path [DIFFS=dir]
+multicorn-suite: setup
+	@test -n "$(MULTICORN2)" || { echo "usage: make multicorn-suite MULTICORN2=path/to/multicorn2 [DIFFS=dir]"; exit 2; }
+	@$(PGDL_VENV)/bin/python -c "import psycopg2" 2>/dev/null || $(PGDL_VENV)/bin/pip install -q psycopg2-binary
+	@$(VENV_PYTHON) -m pgdl_tools.multicorn_suite "$(MULTICORN2)" $(if $(DIFFS),--diffs "$(DIFFS)")
 
 bench: setup
 	@PG_CONFIG=$(PG_CONFIG) bash scripts/citus.sh

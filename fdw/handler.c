@@ -33,6 +33,7 @@ static int	segment_server_timeout = 600;
 
 void		_PG_init(void);
 
+
 void
 _PG_init(void)
 {
@@ -79,6 +80,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgdl");
 	pgdl_privilege_init();
+	pgdl_transactions_init();
 }
 
 char *
@@ -149,6 +151,11 @@ pgdl_fdw_handler(PG_FUNCTION_ARGS)
 	routine->BeginForeignModify = pgdlBeginForeignModify;
 	routine->BeginForeignInsert = pgdlBeginForeignInsert;
 	routine->ExecForeignInsert = pgdlExecForeignInsert;
+	routine->ExecForeignUpdate = pgdlExecForeignUpdate;
+	routine->ExecForeignDelete = pgdlExecForeignDelete;
+	routine->AddForeignUpdateTargets = pgdlAddForeignUpdateTargets;
+	routine->GetForeignModifyBatchSize = pgdlGetForeignModifyBatchSize;
+	routine->ExecForeignBatchInsert = pgdlExecForeignBatchInsert;
 	routine->EndForeignModify = pgdlEndForeignModify;
 	routine->EndForeignInsert = pgdlEndForeignModify;
 

@@ -277,6 +277,16 @@ user_mapping_options(Oid serverid)
 	return options;
 }
 
+/* Whether a foreign table's rows come from a Python wrapper class (its
+ * server names one), not from one of pgdl's own kinds. */
+bool
+pgdl_is_wrapper_table(Oid relid)
+{
+	ForeignTable *table = GetForeignTable(relid);
+
+	return pgdl_option_value(GetForeignServer(table->serverid)->options, "wrapper") != NULL;
+}
+
 /*
  * The definition of a foreign table as JSON: names, the wrapper class, the
  * options (table options over server options; for a wrapper class, also

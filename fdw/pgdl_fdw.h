@@ -34,6 +34,10 @@ extern char *pgdl_site_packages_path(void);
 extern char *pgdl_table_definition(Oid relid);
 extern char *pgdl_option_value(List *options, const char *name);
 extern List *pgdl_option_pairs(List *options, const char *skip);
+extern bool pgdl_is_wrapper_table(Oid relid);
+
+/* transactions.c: transaction events for wrapper classes */
+extern void pgdl_transactions_init(void);
 
 /*
  * quals.c: a restriction PostgreSQL can hand to Python.  The value is an
@@ -77,6 +81,8 @@ extern PgdlCall *pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
 extern bool pgdl_call_next(PgdlCall *call, TupleTableSlot *slot);
 extern bool pgdl_call_next_value(PgdlCall *call, Datum *value, bool *isnull);
 extern void pgdl_call_end(PgdlCall *call);
+extern void pgdl_raise_pending_error(void);
+extern char *pgdl_call_hook(const char *tabledef, const char *hook, const char *argument);
 extern Oid	pgdl_datum_array_type(void);
 extern Datum pgdl_datum_binary(const char *name, const char *form, Datum buffers);
 extern Datum pgdl_datum_row(const char *name, const char *op, const char *quantifier,
@@ -231,6 +237,7 @@ typedef struct PgdlScanState
 	Datum		plan_state_datum;
 	PgdlCall   *call;			/* the running call into Python, or NULL */
 	bool		has_source;		/* segments read rows through source.c */
+	bool		wrapper;		/* a Python wrapper class: end_scan() at the end */
 	Oid			source_fn;
 	PgdlSource *source;		/* the running segment's rows, or NULL */
 	int			segment;		/* the running segment, or -1 */
@@ -270,6 +277,16 @@ extern void pgdlBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rin
 extern void pgdlBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo);
 extern TupleTableSlot *pgdlExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
 											 TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern TupleTableSlot *pgdlExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+											 TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern TupleTableSlot *pgdlExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+											 TupleTableSlot *slot, TupleTableSlot *planSlot);
+extern void pgdlAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+										RangeTblEntry *target_rte, Relation target_relation);
+extern int	pgdlGetForeignModifyBatchSize(ResultRelInfo *rinfo);
+extern TupleTableSlot **pgdlExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+												   TupleTableSlot **slots,
+												   TupleTableSlot **planSlots, int *numSlots);
 extern void pgdlEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 
 /* import.c */

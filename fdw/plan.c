@@ -20,11 +20,17 @@
  * clauses: in a nested loop, each outer row's value becomes the qual
  * `column = value` handed to Python, so a join over a keyed wrapper costs
  * what the matching rows cost.
+ *
+ * A plain multicorn2 class (none of pgdl's extensions) is costed as
+ * multicorn2 costs it, so that its plans stay as they were there: its
+ * _startup_cost to start, rows times width in all.
  */
 #include "postgres.h"
 
+#include "access/stratnum.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "foreign/fdwapi.h"
 #include "optimizer/cost.h"
@@ -34,6 +40,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -61,6 +68,7 @@ typedef struct PgdlRelInfo
 	bool		columnar;
 	double		participant_cost;	/* starting one parallel participant */
 	List	   *path_keys;		/* PgdlPathKey */
+	double		startup_cost;	/* >= 0: a plain multicorn2 class, costed as there */
 } PgdlRelInfo;
 
 typedef struct PgdlPathKey
@@ -185,6 +193,9 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	result = pgdl_record_field(td, "path_keys", &isnull);
 	if (!isnull)
 		info->path_keys = parse_path_keys(TextDatumGetCString(result), tupdesc);
+	/* SQL before 0.7.0: NULL */
+	result = pgdl_record_field(td, "startup_cost", &isnull);
+	info->startup_cost = isnull ? -1 : DatumGetFloat8(result);
 	info->rows = clamp_row_est(info->rows);
 	info->segments = Max(info->segments, 1);
 	if (info->segments > PGDL_MAX_SEGMENTS)
@@ -292,16 +303,111 @@ add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, PgdlRelInfo *info)
 			continue;
 		param_info = get_baserel_parampathinfo(root, baserel, required);
 		rows = Min(key->rows, param_info->ppi_rows);
-		path = create_foreignscan_path(root, baserel, NULL, clamp_row_est(rows),
-									   PGDL_RESCAN_COST,
-									   PGDL_RESCAN_COST +
-									   rows * cpu_operator_cost * PGDL_ROW_COST_FACTOR,
-									   NIL, required, NULL, NIL);
+		if (info->startup_cost >= 0)
+			path = create_foreignscan_path(root, baserel, NULL, clamp_row_est(rows),
+										   info->startup_cost,
+										   clamp_row_est(rows) * baserel->reltarget->width,
+										   NIL, required, NULL, NIL);
+		else
+			path = create_foreignscan_path(root, baserel, NULL, clamp_row_est(rows),
+										   PGDL_RESCAN_COST,
+										   PGDL_RESCAN_COST +
+										   rows * cpu_operator_cost * PGDL_ROW_COST_FACTOR,
+										   NIL, required, NULL, NIL);
 		/* in a worker, below a Gather, each lookup would build its own session */
 		if (info->participant_cost > 0)
 			path->path.parallel_safe = false;
 		add_path(baserel, (Path *) path);
 	}
+}
+
+/*
+ * multicorn2's sort pushdown: the query's ORDER BY as sort keys of this
+ * table's columns, (attname, attnum, is_reversed, nulls_first, collate) in
+ * JSON, or NULL when some key is not a plain column.
+ */
+static StringInfo
+query_sort_keys(PlannerInfo *root, RelOptInfo *baserel, Oid relid, int count)
+{
+	StringInfo	json = makeStringInfo();
+	ListCell   *lc;
+
+	appendStringInfoChar(json, '[');
+	foreach(lc, root->query_pathkeys)
+	{
+		PathKey    *pathkey = lfirst(lc);
+		EquivalenceClass *ec = pathkey->pk_eclass;
+		Var		   *var = NULL;
+		ListCell   *member;
+		char	   *name;
+
+		if (ec->ec_has_volatile ||
+			(pathkey->pk_strategy != BTLessStrategyNumber &&
+			 pathkey->pk_strategy != BTGreaterStrategyNumber))
+			return NULL;
+		foreach(member, ec->ec_members)
+		{
+			Expr	   *expr = ((EquivalenceMember *) lfirst(member))->em_expr;
+
+			if (expr && IsA(expr, RelabelType))
+				expr = ((RelabelType *) expr)->arg;
+			if (expr && IsA(expr, Var) && ((Var *) expr)->varno == baserel->relid &&
+				((Var *) expr)->varlevelsup == 0 && ((Var *) expr)->varattno > 0)
+			{
+				var = (Var *) expr;
+				break;
+			}
+		}
+		if (var == NULL)
+			return NULL;
+		name = get_attname(relid, var->varattno, false);
+		if (json->len > 1)
+			appendStringInfoChar(json, ',');
+		appendStringInfoChar(json, '[');
+		escape_json(json, name);
+		appendStringInfo(json, ",%d,%s,%s,", var->varattno,
+						 pathkey->pk_strategy == BTGreaterStrategyNumber ? "true" : "false",
+						 pathkey->pk_nulls_first ? "true" : "false");
+		if (OidIsValid(ec->ec_collation) && ec->ec_collation != DEFAULT_COLLATION_OID)
+			escape_json(json, get_collation_name(ec->ec_collation));
+		else
+			appendStringInfoString(json, "null");
+		appendStringInfoChar(json, ']');
+		if (foreach_current_index(lc) + 1 == count)
+			break;
+	}
+	appendStringInfoChar(json, ']');
+	return json;
+}
+
+/*
+ * A path that returns rows in the query's order, as far as the wrapper's
+ * can_sort() accepts the sort keys: PostgreSQL sorts no more than the rest.
+ */
+static void
+add_sorted_path(PlannerInfo *root, RelOptInfo *baserel, Oid relid, PgdlRelInfo *info)
+{
+	StringInfo	keys;
+	char	   *accepted;
+	int			count;
+	List	   *pathkeys = NIL;
+	ForeignPath *path;
+
+	if (root->query_pathkeys == NIL ||
+		(keys = query_sort_keys(root, baserel, relid, -1)) == NULL)
+		return;
+	accepted = pgdl_call_hook(pgdl_table_definition(relid), "can_sort", keys->data);
+	count = accepted ? atoi(accepted) : 0;
+	if (count <= 0)
+		return;
+	pathkeys = list_truncate(list_copy(root->query_pathkeys), count);
+	keys = query_sort_keys(root, baserel, relid, count);
+	path = create_foreignscan_path(root, baserel, NULL, baserel->rows, info->startup_cost,
+								   baserel->rows * baserel->reltarget->width,
+								   pathkeys, NULL, NULL,
+								   list_make1(makeString(psprintf("{\"sortkeys\": %s}",
+																  keys->data))));
+	add_path(baserel, (Path *) path);
 }
 
 void
@@ -326,10 +432,15 @@ pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	 * everywhere else.
 	 */
 	forced = parallel && (info->exchange_bytes > 0 || info->participant_cost <= 0);
-	path = create_foreignscan_path(root, baserel, NULL, baserel->rows,
-								   PGDL_STARTUP_COST,
-								   PGDL_STARTUP_COST + run_cost + (forced ? disable_cost : 0),
-								   NIL, NULL, NULL, NIL);
+	if (info->startup_cost >= 0)
+		path = create_foreignscan_path(root, baserel, NULL, baserel->rows, info->startup_cost,
+									   baserel->rows * baserel->reltarget->width,
+									   NIL, NULL, NULL, NIL);
+	else
+		path = create_foreignscan_path(root, baserel, NULL, baserel->rows,
+									   PGDL_STARTUP_COST,
+									   PGDL_STARTUP_COST + run_cost + (forced ? disable_cost : 0),
+									   NIL, NULL, NULL, NIL);
 	/*
 	 * Run whole in each worker below a Gather (the inner side of a join),
 	 * a scan that costs its participants would start and score everything
@@ -357,6 +468,8 @@ pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	}
 	if (info->exchange_bytes <= 0)
 		add_lookup_paths(root, baserel, info);
+	if (info->startup_cost >= 0)
+		add_sorted_path(root, baserel, foreigntableid, info);
 }
 
 ForeignScan *
@@ -391,6 +504,9 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		info->participant_cost > 0)
 		segments = 1;
 	quals = pgdl_quals_to_private(handed, &exprs);
+	/* as multicorn2: the width the class gave, whatever the target list */
+	if (info->startup_cost >= 0)
+		best_path->path.pathtarget->width = info->width;
 
 	/* PostgreSQL rechecks every qual: Python's filtering is an optimization. */
 	scan_clauses = extract_actual_clauses(scan_clauses, false);
@@ -399,7 +515,10 @@ pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 						 makeInteger(best_path->path.parallel_workers),
 						 makeInteger(info->has_source));
 	private = lappend(private, makeString(psprintf(INT64_FORMAT, info->exchange_bytes)));
-	private = lappend(private, makeString(pstrdup(info->state)));
+	/* a sorted path: the sort keys handed to execute() (a plain class has no state) */
+	private = lappend(private, makeString(best_path->fdw_private != NIL
+										  ? strVal(linitial(best_path->fdw_private))
+										  : pstrdup(info->state)));
 	private = lappend(private, makeInteger(info->columnar));
 	return make_foreignscan(tlist, scan_clauses, baserel->relid, exprs, private,
 							NIL, NIL, outer_plan);

@@ -31,8 +31,8 @@
  * version 0.2.0).  Found without a privilege check: nobody but pgdl may
  * use that schema or execute those functions.
  */
-Oid
-pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes)
+static Oid
+find_function(const char *name, int nargs, Oid *argtypes, bool missing_ok)
 {
 	Oid			namespace = get_namespace_oid("pgdl_internal", true);
 	oidvector  *args = buildoidvector(argtypes, nargs);
@@ -45,12 +45,18 @@ pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes)
 		fnoid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name),
 								PointerGetDatum(args),
 								ObjectIdGetDatum(get_namespace_oid("pgdl", false)));
-	if (!OidIsValid(fnoid))
+	if (!OidIsValid(fnoid) && !missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("internal function %s of pgdl is missing", name),
 				 errhint("ALTER EXTENSION pgdl UPDATE, or reinstall the extension.")));
 	return fnoid;
+}
+
+Oid
+pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes)
+{
+	return find_function(name, nargs, argtypes, false);
 }
 
 /*
@@ -123,6 +129,29 @@ pgdl_ensure_python(void)
 	ready = true;
 }
 
+/*
+ * Asks a wrapper class (pgdl.dispatch.hook); NULL when it answers nothing,
+ * or when the database's pgdl predates hooks (0.7.0).
+ */
+char *
+pgdl_call_hook(const char *tabledef, const char *hook, const char *argument)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Oid			fnoid = find_function("_fdw_hook", 3, argtypes, true);
+	Datum		args[3];
+	bool		nulls[3] = {false, false, argument == NULL};
+	Datum		result;
+	bool		isnull;
+
+	if (!OidIsValid(fnoid))
+		return NULL;
+	args[0] = CStringGetTextDatum(tabledef);
+	args[1] = CStringGetTextDatum(hook);
+	args[2] = argument ? CStringGetTextDatum(argument) : (Datum) 0;
+	result = pgdl_call_function(fnoid, 3, args, nulls, &isnull);
+	return isnull ? NULL : TextDatumGetCString(result);
+}
+
 /* Calls a plain (not set-returning) dispatcher function. */
 Datum
 pgdl_call_function(Oid fnoid, int nargs, Datum *args, bool *nulls, bool *isnull)
@@ -190,8 +219,8 @@ pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
  * So the dispatcher's generators end quietly instead, keeping the error,
  * which is raised here as it was meant.
  */
-static void
-raise_pending_error(void)
+void
+pgdl_raise_pending_error(void)
 {
 	Datum		result;
 	bool		isnull;
@@ -237,7 +266,7 @@ pgdl_call_next_value(PgdlCall *call, Datum *value, bool *isnull)
 	if (call->rsinfo.isDone == ExprEndResult)
 	{
 		call->done = true;
-		raise_pending_error();
+		pgdl_raise_pending_error();
 		return false;
 	}
 	if (call->rsinfo.isDone != ExprMultipleResult)

@@ -3,10 +3,11 @@
  *		Which restrictions Python sees, and how their values cross over.
  *
  * Handed to Python: `column op value` for any binary operator, `column op
- * ANY/ALL (array)`, `column IS [NOT] NULL`, and a boolean column on its own
- * (`column = true`) or negated (`column = false`), where value is an expression
- * without Vars, volatile functions or subplans (a constant, a query
- * parameter, an array of them).  Everything else stays local.  Python may
+ * ANY/ALL (array)`, `column IS [NOT] NULL`, `column IS [NOT] TRUE / FALSE /
+ * UNKNOWN` (operator "IS" or "IS NOT", value True, False or None), and a
+ * boolean column on its own (`column = true`) or negated (`column = false`),
+ * where value is an expression without Vars, volatile functions or subplans
+ * (a constant, a query parameter, an array of them).  Everything else stays local.  Python may
  * use a qual to skip rows; PostgreSQL rechecks every qual either way, so a
  * wrapper that ignores them is still correct.
  */
@@ -114,6 +115,24 @@ extract_qual(Expr *clause, Index relid, PlannerInfo *root)
 		if (var && is_value(array, root, relid))
 			return make_qual(var->varattno, saop->opno, saop->useOr ? "any" : "all", array);
 		return NULL;
+	}
+	if (IsA(clause, BooleanTest))
+	{
+		/* as multicorn2: ("IS" | "IS NOT", true | false | None) */
+		BooleanTest *test = (BooleanTest *) clause;
+		Var		   *var = own_column((Node *) test->arg, relid);
+		BoolTestType type = test->booltesttype;
+		PgdlQual   *qual;
+
+		if (!var)
+			return NULL;
+		qual = palloc0(sizeof(PgdlQual));
+		qual->attnum = var->varattno;
+		qual->opname = pstrdup(type == IS_TRUE || type == IS_FALSE || type == IS_UNKNOWN
+							   ? "IS" : "IS NOT");
+		if (type != IS_UNKNOWN && type != IS_NOT_UNKNOWN)
+			qual->value = (Expr *) makeBoolConst(type == IS_TRUE || type == IS_NOT_TRUE, false);
+		return qual;
 	}
 	if (IsA(clause, NullTest))
 	{
@@ -298,6 +317,8 @@ pgdl_qual_to_string(PgdlQual *qual, TupleDesc tupdesc, List *dpcontext)
 	const char *column = quote_identifier(NameStr(TupleDescAttr(tupdesc, qual->attnum - 1)->attname));
 	char	   *value;
 
+	if (qual->value == NULL && strncmp(qual->opname, "IS", 2) == 0)
+		return psprintf("%s %s UNKNOWN", column, qual->opname);
 	if (qual->value == NULL)
 		return psprintf("%s %s", column,
 						strcmp(qual->opname, "=") == 0 ? "IS NULL" : "IS NOT NULL");

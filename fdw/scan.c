@@ -52,6 +52,7 @@ pgdlBeginForeignScan(ForeignScanState *node, int eflags)
 		return;
 
 	state->qual_states = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+	state->wrapper = pgdl_is_wrapper_table(RelationGetRelid(rel));
 	state->record_desc = pgdl_record_desc(RelationGetDescr(rel));
 	argtypes[0] = TEXTOID;
 	argtypes[1] = pgdl_datum_array_type();
@@ -375,6 +376,8 @@ pgdlEndForeignScan(ForeignScanState *node)
 		pgdl_exchange_leave();
 		pgdl_source_close(state->source);
 		state->source = NULL;
+		if (state->wrapper)
+			pgdl_call_hook(state->tabledef, "end_scan", NULL);
 	}
 }
 

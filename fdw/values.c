@@ -8,6 +8,8 @@
  * the slot that fits its type.  Integers widen to int8 and floats to float8,
  * which loses nothing; a type with no slot travels as its text form, as
  * PL/Python itself passes such types.  Arrays keep their dimensions.
+ * Dates and timestamps travel as ISO text whatever DateStyle says, which
+ * Python reads back as date and datetime objects (pgdl/dispatch.py).
  */
 #include "postgres.h"
 
@@ -15,6 +17,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -94,9 +97,22 @@ slot_value(Oid typid, Datum value)
 	{
 		Oid			out;
 		bool		isvarlena;
+		int			datestyle = DateStyle;
+		char	   *text;
 
 		getTypeOutputInfo(typid, &out, &isvarlena);
-		return CStringGetTextDatum(OidOutputFunctionCall(out, value));
+		if (typid == DATEOID || typid == TIMESTAMPOID)
+			DateStyle = USE_ISO_DATES;
+		PG_TRY();
+		{
+			text = OidOutputFunctionCall(out, value);
+		}
+		PG_FINALLY();
+		{
+			DateStyle = datestyle;
+		}
+		PG_END_TRY();
+		return CStringGetTextDatum(text);
 	}
 	return value;
 }

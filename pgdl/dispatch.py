@@ -15,6 +15,7 @@ import json
 import sys
 import traceback
 from collections import OrderedDict
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from itertools import islice
@@ -26,6 +27,7 @@ from typing import (
 
 from pgdl import batches, exchange, interrupts, records, server
 from pgdl.errors import PgdlError, invalid_option
+from pgdl.multicorn import transactions
 from pgdl.multicorn.extensions import (
     ChecksParallelSafety, Columnar, Lockstep, PlansAhead, ReadsSource, Segment, Segmented,
     capabilities,
@@ -43,6 +45,7 @@ _VALUE_SLOTS = records.DATUM_VALUE_SLOTS
 # Wrapper instances by table definition, the most recently used last; an
 # ALTER makes a new definition, so the old one ages out.
 _instances: OrderedDict[str, _Table] = OrderedDict()
+_definitions: dict[int, str] = {}       # foreign table OID -> its latest definition
 INSTANCES = 64
 _pending_error: Optional[Record] = None
 
@@ -51,6 +54,13 @@ def attach(plpy: ModuleType) -> None:
     server.attach(plpy)
     _provide_multicorn()
     import pgdl.multicorn  # noqa: F401  (resolves the API before any wrapper loads)
+    transactions.on_error = _keep_error
+
+
+def _keep_error(exc: BaseException) -> None:
+    """A transaction hook's error, for C to raise (take_error)."""
+    global _pending_error
+    _pending_error = _describe(exc, wrapper=True)
 
 
 def _provide_multicorn() -> None:
@@ -58,12 +68,12 @@ def _provide_multicorn() -> None:
     try:
         importlib.import_module("multicorn")
     except ImportError:
-        import pgdl.multicorn.api
-        import pgdl.multicorn.utils
         shim = importlib.import_module("pgdl.multicorn")
         sys.modules["multicorn"] = shim
-        sys.modules["multicorn.utils"] = pgdl.multicorn.utils
-        setattr(shim, "utils", pgdl.multicorn.utils)
+        for name in ("utils", "compat"):
+            module = importlib.import_module("pgdl.multicorn." + name)
+            sys.modules["multicorn." + name] = module
+            setattr(shim, name, module)
 
 
 def _value(datum: Datum) -> Any:
@@ -74,10 +84,11 @@ def _value(datum: Datum) -> Any:
     return None
 
 
-def _quals(datums: Optional[Sequence[Datum]], table: Optional[_Table] = None) -> list[Any]:
+def _quals(datums: Optional[Sequence[Datum]], table: Optional[_Table] = None,
+           explaining: bool = False) -> list[Any]:
     """Qual objects.  While planning, a value known only at executor start
     (a query parameter) comes as a Parameter, to pgdl's own kinds only: a
-    multicorn2 class never sees such a qual before execute()."""
+    multicorn2 class sees such a qual only in explain(), its value "?"."""
     from pgdl.foreign.base import Parameter
     from pgdl.multicorn import Qual
     quals = []
@@ -85,12 +96,24 @@ def _quals(datums: Optional[Sequence[Datum]], table: Optional[_Table] = None) ->
         operator, quantifier, value = datum["op"], datum["quantifier"] or "", _value(datum)
         if quantifier.endswith("?"):
             if table is None or not table.own:
-                continue
-            quantifier, value = quantifier[:-1], Parameter(value)
+                if not explaining:
+                    continue
+                quantifier, value = quantifier[:-1], "?"
+            else:
+                quantifier, value = quantifier[:-1], Parameter(value)
         if quantifier:
             operator = (operator, quantifier == "any")
+        if table is not None and table.parsers:
+            value = table.natural(datum["name"], value)
         quals.append(Qual(datum["name"], operator, value))
     return quals
+
+
+# multicorn2 hands date and timestamp values to wrapper classes as objects
+# (C sends them as ISO text); infinity and BC dates stay text
+_PARSERS: dict[int, Callable[[str], Any]] = {
+    1082: date.fromisoformat, 1114: datetime.fromisoformat,
+}
 
 
 class _Table:
@@ -99,6 +122,7 @@ class _Table:
     def __init__(self, tabledef: str) -> None:
         from pgdl.multicorn import ColumnDefinition
         definition = json.loads(tabledef)
+        self.relid = definition["relid"]
         self.name = "%s.%s" % (definition["schema"], definition["table"])
         self.columns = [column["name"] for column in definition["columns"]]
         options = dict(definition["server_options"])
@@ -123,14 +147,45 @@ class _Table:
         self.batches_rows = self.has.batch_rows and not self.has.columnar and all(
             column["type_oid"] in batches.ROW_TYPES for column in definition["columns"])
         self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
+        self.parsers = {} if self.own else {
+            name: _PARSERS[oid] for name, oid in self.types.items() if oid in _PARSERS}
+        # values PL/Python would refuse, as multicorn2 writes them
+        self.outputs: dict[int, Callable[[Any], Any]] = {} if self.own else {
+            i: _OUTPUTS[kind] for i, kind in enumerate(
+                column["base_type_name"].rsplit(".", 1)[-1] for column in definition["columns"])
+            if kind in _OUTPUTS}
         # typed Any: what it implements beyond multicorn2 is in self.has
-        self.fdw: Any = cls(options, columns)
+        self.fdw: Any
+        if self.own:
+            self.fdw = cls(options, columns)
+        else:
+            with _WrapperSection():
+                self.fdw = cls(options, columns)
         self._states: dict[str, Any] = {}
 
+    def natural(self, name: str, value: Any) -> Any:
+        """A column's value as a wrapper class receives it."""
+        parse = self.parsers.get(name)
+        if parse is None or value is None:
+            return value
+        if isinstance(value, list):
+            return [self.natural(name, item) for item in value]
+        try:
+            return parse(value)
+        except ValueError:
+            return value
+
+    def values(self, datums: Optional[Sequence[Datum]]) -> dict[str, Any]:
+        """A row handed over as datums, keyed by column name."""
+        return {d["name"]: self.natural(d["name"], _value(d)) for d in datums or ()}
+
     def state_kwargs(self, state: Optional[str]) -> dict[str, Any]:
-        """plan_state=... for a wrapper that works things out at plan time."""
+        """plan_state=... for a wrapper that works things out at plan time;
+        sortkeys=... for a multicorn2 class whose sort order the plan uses."""
         if not self.has.planned:
-            return {}
+            if self.own or not state:
+                return {}
+            return {"sortkeys": _sort_keys(json.loads(state)["sortkeys"])}
         key = state or ""
         parsed = self._states.get(key)
         if parsed is None:
@@ -142,17 +197,57 @@ class _Table:
     def row(self, row: Any) -> Row:
         """A row from execute() as a tuple in the table's column order."""
         if isinstance(row, dict):
-            return tuple(map(_plain, map(row.get, self.columns)))
-        row = tuple(map(_plain, row))
-        if len(row) != len(self.columns):
-            raise PgdlError(
-                "a row of foreign table %s has %d values; the table has %d columns"
-                % (self.name, len(row), len(self.columns)),
-                hint="Yield a dict keyed by column name, or one value per column.")
+            row = tuple(map(_plain, map(row.get, self.columns)))
+        else:
+            row = tuple(map(_plain, row))
+            if len(row) != len(self.columns):
+                raise PgdlError(
+                    "a row of foreign table %s has %d values; the table has %d columns"
+                    % (self.name, len(row), len(self.columns)),
+                    hint="Yield a dict keyed by column name, or one value per column.")
+        if self.outputs:
+            row = tuple(self.outputs.get(i, _same)(value) for i, value in enumerate(row))
         return row
 
 
 _PLAIN = {int, float, str, bytes, bool, type(None), list, dict, Decimal}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _bytea(value: Any) -> Any:
+    """str into bytea: its UTF-8 bytes."""
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def _hstore(value: Any) -> Any:
+    """A dict into hstore: its text form, keys and values as str."""
+    if not isinstance(value, dict):
+        return value
+
+    def quoted(item: Any) -> str:
+        return '"%s"' % str(item).replace("\\", "\\\\").replace('"', '\\"')
+    return ", ".join("%s=>%s" % (quoted(key), "NULL" if item is None else quoted(item))
+                     for key, item in value.items())
+
+
+def _text(value: Any) -> Any:
+    """bytes into a text column: decoded as UTF-8 (PL/Python would write
+    their repr, b'...')."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+_OUTPUTS: dict[str, Callable[[Any], Any]] = {
+    "bytea": _bytea, "hstore": _hstore, "text": _text, "character varying": _text,
+    "character": _text, "json": _text, "jsonb": _text, "xml": _text,
+}
 
 
 def _plain(value: Any) -> Any:
@@ -181,25 +276,55 @@ def _wrapper_class(wrapper: Optional[str], options: dict[str, str], table_name: 
 def _table(tabledef: str) -> _Table:
     table = _instances.get(tabledef)
     if table is None:
-        table = _instances[tabledef] = _Table(tabledef)
+        table = _Table(tabledef)
+        # as multicorn2: an ALTER makes a new instance, also when it brings
+        # back a definition seen before
+        stale = _definitions.get(table.relid)
+        if stale is not None:
+            _instances.pop(stale, None)
+        _definitions[table.relid] = tabledef
+        _instances[tabledef] = table
         while len(_instances) > INSTANCES:
             _instances.popitem(last=False)
     else:
         _instances.move_to_end(tabledef)
+    if not table.own:
+        with _WrapperSection():
+            transactions.enter(table.fdw)
     return table
 
 
 def _sections(table: _Table) -> Any:
-    """The search path an own kind's SQL runs with (pgdl.privilege)."""
-    return catalog_path() if table.own else _NoSection()
+    """The search path an own kind's SQL runs with (pgdl.privilege); a
+    wrapper class's errors as multicorn2 reports them."""
+    return catalog_path() if table.own else _WrapperSection()
 
 
-class _NoSection:
-    def __enter__(self) -> _NoSection:
+class _WrapperSection:
+    """A wrapper class's exception becomes the error multicorn2 raises:
+    "Error in python: <class>", the exception's text as detail; the
+    traceback goes to the server log."""
+
+    def __enter__(self) -> _WrapperSection:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+    def __exit__(self, kind: Any, exc: Optional[BaseException], tb: Any) -> None:
+        if exc is None or not isinstance(exc, Exception) or _passes_through(exc):
+            return None
+        raise _wrapper_error(exc) from exc
+
+
+def _passes_through(exc: BaseException) -> bool:
+    plpy = server.plpy
+    return isinstance(exc, (PgdlError, interrupts.Interrupted, exchange.SegmentFailed)) or (
+        plpy is not None and isinstance(exc, (plpy.Error, plpy.SPIError)))
+
+
+def _wrapper_error(exc: BaseException) -> PgdlError:
+    if server.plpy is not None:
+        server.plpy.log("".join(traceback.format_exception(exc)).rstrip())
+    return PgdlError("Error in python: %s" % type(exc).__name__, detail=str(exc),
+                     sqlstate="XX000")
 
 
 def _boundary(function: Callable[P, T]) -> Callable[P, Optional[T]]:
@@ -239,13 +364,19 @@ def plan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str]
         if parallel_safe and has.checks_parallel_safety:
             parallel_safe = bool(cast(ChecksParallelSafety, fdw).is_parallel_safe(quals, names))
         path_keys = fdw.get_path_keys() if has.keyed else ()
+        # a plain multicorn2 class is costed as multicorn2 costs it
+        plain = not table.own and not (has.segmented or has.lockstep or has.has_source
+                                       or has.columnar or has.planned
+                                       or has.participant_cost is not None)
+        startup_cost = float(getattr(fdw, "_startup_cost", 20)) if plain else None
     return records.record(
         records.PLAN_FIELDS, rows=float(rows), width=int(width), segments=max(segments, 1),
         parallel_safe=parallel_safe, has_source=has.has_source,
         exchange_bytes=max(exchange_bytes, 0),
         state=None if state is None else json.dumps(state),
         columnar=has.columnar or table.batches_rows,
-        participant_cost=has.participant_cost, path_keys=_path_keys(path_keys))
+        participant_cost=has.participant_cost, path_keys=_path_keys(path_keys),
+        startup_cost=startup_cost)
 
 
 def _path_keys(keys: Any) -> Optional[str]:
@@ -274,8 +405,11 @@ def source(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[st
                           first_batch=first_batch)
 
 
-def _describe(exc: BaseException) -> Record:
-    """An exception as the fields of a PostgreSQL error."""
+def _describe(exc: BaseException, wrapper: bool = False) -> Record:
+    """An exception as the fields of a PostgreSQL error (of a wrapper class:
+    as multicorn2 words it)."""
+    if wrapper and not _passes_through(exc):
+        exc = _wrapper_error(exc)
     if isinstance(exc, PgdlError):
         return records.record(records.ERROR_FIELDS, message=exc.message, detail=exc.detail,
                               hint=exc.hint, sqlstate=exc.sqlstate)
@@ -302,7 +436,7 @@ def _rows(datums: Sequence[Datum]) -> dict[str, Any]:
     return {datum["name"]: batches.decode_column(datum) for datum in datums}
 
 
-def _scanning(generate: Callable[[], Iterator[T]]) -> Iterator[T]:
+def _scanning(generate: Callable[[], Iterator[T]], wrapper: list[bool]) -> Iterator[T]:
     """Runs a scan generator (generate() makes it).  Errors end it quietly;
     C raises them (take_error).  The interrupt guard spans the whole scan:
     between rows PostgreSQL holds the GIL, so the watcher can only fire while
@@ -315,21 +449,23 @@ def _scanning(generate: Callable[[], Iterator[T]]) -> Iterator[T]:
         return
     except Exception as exc:
         exchange.fail()        # segments waiting for this one stop
-        _pending_error = _describe(exc)
+        _pending_error = _describe(exc, wrapper=wrapper[0])
 
 
 def _scan_call(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
                segment: int, segments: int, state: Optional[str],
-               rows: Optional[Sequence[Datum]]) -> tuple[_Table, list[Any], list[str], dict[str, Any]]:
+               rows: Optional[Sequence[Datum]],
+               wrapper: list[bool]) -> tuple[_Table, list[Any], list[str], dict[str, Any]]:
     """The table, and the arguments of its execute() for one segment (or one
     batch of the segment's source rows)."""
     table = _table(tabledef)
+    wrapper[0] = not table.own
     kwargs = table.state_kwargs(state)
     if table.has.segmented:
         kwargs["segment"] = Segment(segment, segments)
     if rows is not None:
         kwargs["rows"] = _rows(rows)
-    return table, _quals(quals), list(columns), kwargs
+    return table, _quals(quals, table), list(columns), kwargs
 
 
 def scan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str], segment: int,
@@ -339,13 +475,14 @@ def scan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str]
     `rows`: column name -> values), as tuples in column order."""
     def generate() -> Iterator[Row]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
-                                                      segments, state, rows)
+                                                      segments, state, rows, wrapper)
         to_tuple = table.row
         # as multicorn2: execute() may return None (no rows) and yield None (no row)
         for row in table.fdw.execute(quals_, columns_, **kwargs) or ():
             if row is not None:
                 yield to_tuple(row)
-    return _scanning(generate)
+    wrapper = [False]
+    return _scanning(generate, wrapper)
 
 
 def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
@@ -356,14 +493,15 @@ def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Seque
     batch, a pgdl.datum per column (see fdw/columns.c)."""
     def generate() -> Iterator[list[Record]]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
-                                                      segments, state, rows)
+                                                      segments, state, rows, wrapper)
         if table.batches_rows:
             yield from _row_batches(table, table.fdw.execute(quals_, columns_, **kwargs),
                                     columns_)
             return
         for count, batch in cast(Columnar, table.fdw).execute_columns(quals_, columns_, **kwargs):
             yield batches.encode_batch(count, batch, table.types)
-    return _scanning(generate)
+    wrapper = [False]
+    return _scanning(generate, wrapper)
 
 
 FIRST_ROWS, MOST_ROWS = 64, 4096
@@ -424,8 +562,8 @@ def explain(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[s
     if table.has.counts_participants:
         kwargs["participants"] = participants
     with _sections(table):
-        lines = table.fdw.explain(_quals(quals, table), list(columns), verbose=verbose,
-                                  **kwargs)
+        lines = table.fdw.explain(_quals(quals, table, explaining=True), list(columns),
+                                  verbose=verbose, **kwargs)
     return [str(line) for line in lines or ()]
 
 
@@ -433,10 +571,76 @@ def explain(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[s
 def insert(tabledef: str, values: Sequence[Datum]) -> list[Row]:
     """insert() of the wrapper; the row it returns is what RETURNING shows."""
     table = _table(tabledef)
-    row = {datum["name"]: _value(datum) for datum in values}
+    row = table.values(values)
     with _sections(table):
         returned = table.fdw.insert(row)
     return [table.row(returned)] if returned is not None else []
+
+
+@_boundary
+def write(tabledef: str, action: str, rowid: Optional[Sequence[Datum]],
+          values: Optional[Sequence[Datum]]) -> list[Row]:
+    """update(rowid, newvalues), delete(rowid) or bulk_insert(rows) of a
+    wrapper class, `values` holding one datum per column of each row; the
+    rows they return (RETURNING shows them)."""
+    table = _table(tabledef)
+    with _sections(table):
+        key = table.natural(_rowid_column(table.fdw), _value(rowid[0])) if rowid else None
+        if action == "update":
+            returned = [table.fdw.update(key, table.values(values))]
+        elif action == "delete":
+            returned = [table.fdw.delete(key)]
+        elif action == "bulk_insert":
+            width = len(table.columns)
+            datums = list(values or ())
+            rows = [table.values(datums[start:start + width])
+                    for start in range(0, len(datums), width)]
+            returned = list(table.fdw.bulk_insert(rows) or ())
+        else:
+            raise PgdlError("unknown write %r" % action)
+    return [table.row(row) for row in returned if row is not None]
+
+
+def _sort_keys(keys: Sequence[Sequence[Any]]) -> list[Any]:
+    from pgdl.multicorn import SortKey
+    return [SortKey(*key) for key in keys]
+
+
+def _rowid_column(fdw: Any) -> str:
+    name = fdw.rowid_column
+    if name is None:
+        raise PgdlError("This FDW does not support the writable API", sqlstate="0A000")
+    return str(name)
+
+
+@_boundary
+def hook(tabledef: str, name: str, argument: Optional[str] = None) -> Optional[str]:
+    """What C asks a wrapper class: "rowid" names the rowid column (UPDATE,
+    DELETE); "insert" says how many rows one bulk_insert() takes;
+    "can_sort" how many of the sort keys (JSON, see fdw/plan.c) it can
+    return rows in the order of; "end_scan" and "end_modify" are
+    multicorn2's hooks."""
+    table = _table(tabledef)
+    if table.own:
+        return "1" if name == "insert" else None
+    fdw = table.fdw
+    with _sections(table):
+        if name == "rowid":
+            return _rowid_column(fdw)
+        if name == "insert":
+            _rowid_column(fdw)        # as multicorn2: no rowid column, no writes
+            return str(max(int(fdw.modify_batch_size or 1), 1))
+        if name == "can_sort":
+            wanted = _sort_keys(json.loads(argument or "[]"))
+            accepted = list(fdw.can_sort(wanted) or ())
+            count = 0
+            while count < len(wanted) and wanted[count] in accepted:
+                count += 1
+            return str(count)
+        if name in ("end_scan", "end_modify"):
+            getattr(fdw, name)()
+            return None
+    raise PgdlError("unknown hook %r" % name)
 
 
 @_boundary

@@ -22,7 +22,7 @@ DATUM_VALUE_SLOTS = DATUM_FIELDS[3:]
 
 # pgdl_internal._fdw_plan's OUT parameters, read by fdw/plan.c by name
 PLAN_FIELDS = ("rows", "width", "segments", "parallel_safe", "has_source", "exchange_bytes",
-               "state", "columnar", "participant_cost", "path_keys")
+               "state", "columnar", "participant_cost", "path_keys", "startup_cost")
 
 # pgdl_internal._fdw_source's, read by fdw/scan.c by name
 SOURCE_FIELDS = ("sql", "batch_size", "first_batch")

@@ -9,11 +9,13 @@ package is absent, so a class written for multicorn2 runs unchanged.
 try:
     from multicorn import (  # noqa: F401
         ALL, ANY, ColumnDefinition, ForeignDataWrapper, Qual, SortKey, TableDefinition,
+        TransactionAwareForeignDataWrapper,
     )
     REAL_MULTICORN = True
 except ImportError:
     from pgdl.multicorn.api import (  # noqa: F401
         ALL, ANY, ColumnDefinition, ForeignDataWrapper, Qual, SortKey, TableDefinition,
+        TransactionAwareForeignDataWrapper,
     )
     REAL_MULTICORN = False
 

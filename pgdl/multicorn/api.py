@@ -51,10 +51,11 @@ class Qual:
         return self.operator[0] if isinstance(self.operator, tuple) else self.operator
 
     def __repr__(self) -> str:
+        # as multicorn2 writes it (wrappers log it): the value as str()
         if isinstance(self.operator, tuple):
             kind = "ANY" if self.operator[1] else "ALL"
-            return "%s %s %s(%r)" % (self.field_name, self.operator[0], kind, self.value)
-        return "%s %s %r" % (self.field_name, self.operator, self.value)
+            return "%s %s %s(%s)" % (self.field_name, self.operator[0], kind, self.value)
+        return "%s %s %s" % (self.field_name, self.operator, self.value)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Qual):
@@ -121,6 +122,9 @@ class ForeignDataWrapper:
     win), `fdw_columns` maps column names to ColumnDefinition.
     """
 
+    # the planner's start-up cost of a scan (multicorn2's cost model)
+    _startup_cost = 20
+
     def __init__(self, fdw_options: dict[str, str],
                  fdw_columns: Mapping[str, ColumnDefinition]) -> None:
         pass
@@ -153,16 +157,28 @@ class ForeignDataWrapper:
 
     @property
     def rowid_column(self) -> str:
-        raise NotImplementedError("this foreign data wrapper does not define a rowid column")
+        """The column that identifies a row for update() and delete(); a
+        class without one is read-only (as in multicorn2, even for INSERT)."""
+        raise NotImplementedError("This FDW does not support the writable API")
+
+    @property
+    def modify_batch_size(self) -> int:
+        """Rows per bulk_insert() call; 1 inserts them one by one."""
+        return 1
 
     def insert(self, values: dict[str, Any]) -> Optional[Mapping[str, Any]]:
-        raise NotImplementedError("this foreign data wrapper does not support INSERT")
+        raise NotImplementedError("This FDW does not support the writable API")
+
+    def bulk_insert(self, all_values: list[dict[str, Any]]) -> Optional[list[Mapping[str, Any]]]:
+        raise NotImplementedError("This FDW does not support the bulk insert writable API")
 
     def update(self, oldvalues: Any, newvalues: dict[str, Any]) -> Optional[Mapping[str, Any]]:
-        raise NotImplementedError("this foreign data wrapper does not support UPDATE")
+        """oldvalues: the rowid column's value of the row to update."""
+        raise NotImplementedError("This FDW does not support the writable API")
 
-    def delete(self, oldvalues: Any) -> None:
-        raise NotImplementedError("this foreign data wrapper does not support DELETE")
+    def delete(self, oldvalues: Any) -> Optional[Mapping[str, Any]]:
+        """oldvalues: the rowid column's value of the row to delete."""
+        raise NotImplementedError("This FDW does not support the writable API")
 
     def begin(self, serializable: bool) -> None:
         pass
@@ -196,8 +212,38 @@ class ForeignDataWrapper:
                       restriction_type: Optional[str],
                       restricts: list[str]) -> list[TableDefinition]:
         """TableDefinitions for IMPORT FOREIGN SCHEMA."""
-        raise NotImplementedError("this foreign data wrapper does not support IMPORT FOREIGN SCHEMA")
+        raise NotImplementedError("This FDW does not support IMPORT FOREIGN SCHEMA")
+
+
+class TransactionAwareForeignDataWrapper(ForeignDataWrapper):
+    """A wrapper that keeps the changes of the current transaction in
+    `current_transaction_state` ((operation, values) pairs) until commit;
+    rollback() forgets them."""
+
+    def __init__(self, fdw_options: dict[str, str],
+                 fdw_columns: Mapping[str, ColumnDefinition]) -> None:
+        super().__init__(fdw_options, fdw_columns)
+        self._init_transaction_state()
+
+    def _init_transaction_state(self) -> None:
+        self.current_transaction_state: list[tuple[str, Any]] = []
+
+    def insert(self, values: dict[str, Any]) -> Optional[Mapping[str, Any]]:
+        self.current_transaction_state.append(("insert", values))
+        return None
+
+    def update(self, oldvalues: Any, newvalues: dict[str, Any]) -> Optional[Mapping[str, Any]]:
+        self.current_transaction_state.append(("update", (oldvalues, newvalues)))
+        return None
+
+    def delete(self, oldvalues: Any) -> Optional[Mapping[str, Any]]:
+        self.current_transaction_state.append(("delete", oldvalues))
+        return None
+
+    def rollback(self) -> None:
+        self._init_transaction_state()
 
 
 __all__ = ["ANY", "ALL", "UNBOUND", "SortKey", "Qual", "ColumnDefinition",
-           "TableDefinition", "ForeignDataWrapper", "OrderedDict"]
+           "TableDefinition", "ForeignDataWrapper", "TransactionAwareForeignDataWrapper",
+           "OrderedDict"]
