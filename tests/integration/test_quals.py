@@ -59,6 +59,13 @@ CASES = [
      ("t", ("=", True), ["a", None], "list")),
     ("t IS NULL", "t IS NULL", ("t", "=", None, "NoneType")),
     ("t IS NOT NULL", "t IS NOT NULL", ("t", "<>", None, "NoneType")),
+    # boolean tests, as multicorn2 hands them: "IS" / "IS NOT" and True, False or None
+    ("flag IS TRUE", "flag IS true", ("flag", "IS", True, "bool")),
+    ("flag IS NOT TRUE", "flag IS NOT true", ("flag", "IS NOT", True, "bool")),
+    ("flag IS FALSE", "flag IS false", ("flag", "IS", False, "bool")),
+    ("flag IS NOT FALSE", "flag IS NOT false", ("flag", "IS NOT", False, "bool")),
+    ("flag IS UNKNOWN", "flag IS UNKNOWN", ("flag", "IS", None, "NoneType")),
+    ("flag IS NOT UNKNOWN", "flag IS NOT UNKNOWN", ("flag", "IS NOT", None, "NoneType")),
 ]
 
 
@@ -98,7 +105,6 @@ def test_qual_against_a_query_parameter(typed, messages, where, type_, value, sh
     "i = b",                # two columns
     "i = 1 OR i = 2",       # OR of quals
     "f > random()",         # a volatile value
-    "flag IS TRUE",         # a boolean test
 ])
 def test_quals_that_stay_local(typed, messages, where):
     sql = "SELECT * FROM typed WHERE " + where

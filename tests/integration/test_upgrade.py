@@ -171,6 +171,23 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
     assert old.execute("SELECT count(class), count(DISTINCT version) FROM halves_predicted"
                        ).fetchone() == (449, 2)
     assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+
+    # 0.7.0: multicorn2's writable API.  At 0.6.0 the code installed reads and
+    # inserts through a wrapper class as before, and asks for the update to write
+    old.execute("""CREATE SERVER journal FOREIGN DATA WRAPPER pgdl_fdw
+                   OPTIONS (wrapper 'writable_style.JournalFDW');
+                   CREATE FOREIGN TABLE people (id int4, name text) SERVER journal
+                   OPTIONS (store 'upgrade')""")
+    old.execute("INSERT INTO people VALUES (1, 'one'), (2, 'two')")
+    with pytest.raises(psycopg.errors.UndefinedFunction, match="_fdw_write of pgdl is missing"):
+        old.execute("UPDATE people SET name = 'deux' WHERE id = 2")
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.7.0'")
+    old.execute("UPDATE people SET name = 'deux' WHERE id = 2")
+    old.execute("DELETE FROM people WHERE id = 1")
+    assert old.execute("SELECT id, name FROM people").fetchall() == [(2, "deux")]
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    assert old.execute("SELECT count(class), count(DISTINCT version) FROM halves_predicted"
+                       ).fetchone() == (449, 2)
     old.execute("SELECT pgdl.drop_model('halves', cascade => true)")
     old.execute("SELECT pgdl.drop_model('d', 3)")
     old.execute("SELECT pgdl.drop_model('d', 2)")

@@ -48,13 +48,13 @@ def test_insert_of_several_rows_and_nulls(typed, messages):
     assert ("b", None, "NoneType") in last and ("i", 3, "int") in last
 
 
-def test_update_and_delete_are_refused(typed):
-    import psycopg
-    with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot update foreign table \"typed\""):
-        typed.execute("UPDATE typed SET t = 'x'")
-    typed.rollback()
-    with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot delete from foreign table \"typed\""):
-        typed.execute("DELETE FROM typed")
+def test_update_and_delete_hand_over_the_rowid_and_typed_values(typed, messages):
+    typed.execute("UPDATE typed SET t = 'x', flag = true WHERE i = 1")
+    received = reported(messages, "update: ")
+    assert received[0] == ("rowid", 1, "int")
+    assert ("flag", True, "bool") in received and ("t", "x", "str") in received
+    typed.execute("DELETE FROM typed WHERE i = 3")
+    assert reported(messages, "delete: ") == [("rowid", 3, "int")]
 
 
 def test_a_row_with_the_wrong_number_of_values_is_an_error(db):

@@ -55,7 +55,8 @@ class RecordingFDW(ForeignDataWrapper):
     execute() reports each qual as (field, operator, value, type name) and
     the columns; it yields the rows given in the `rows` class attribute.
     insert() reports the values with their types and returns them with
-    `id` doubled, so RETURNING shows the row Python gave back.
+    `id` doubled, so RETURNING shows the row Python gave back; update() and
+    delete() report the rowid (column i) and values they get.
     """
 
     rows = [
@@ -77,6 +78,8 @@ class RecordingFDW(ForeignDataWrapper):
         for row in self.rows:
             yield row
 
+    rowid_column = "i"
+
     def insert(self, values):
         described = sorted((name, value, type(value).__name__) for name, value in values.items())
         log_to_postgres("insert: " + _as_json(described), INFO)
@@ -84,6 +87,15 @@ class RecordingFDW(ForeignDataWrapper):
         if returned.get("i") is not None:
             returned["i"] = returned["i"] * 2
         return returned
+
+    def update(self, rowid, newvalues):
+        described = sorted((name, value, type(value).__name__)
+                           for name, value in newvalues.items())
+        log_to_postgres("update: " + _as_json([("rowid", rowid, type(rowid).__name__)]
+                                              + described), INFO)
+
+    def delete(self, rowid):
+        log_to_postgres("delete: " + _as_json([("rowid", rowid, type(rowid).__name__)]), INFO)
 
 
 class OptionsFDW(ForeignDataWrapper):
