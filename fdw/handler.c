@@ -4,7 +4,9 @@
  */
 #include "postgres.h"
 
+#include "executor/executor.h"
 #include "foreign/fdwapi.h"
+#include "jit/jit.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -33,6 +35,26 @@ static int	segment_server_timeout = 600;
 
 void		_PG_init(void);
 
+static ExecutorStart_hook_type previous_executor_start = NULL;
+
+/*
+ * A backend that runs pgdl's Python compiles no query with JIT, whatever
+ * jit says: PostgreSQL's LLVM and the one TensorFlow brings crash the
+ * process when both load (and the postmaster then restarts the whole
+ * cluster).  Checked at executor start, so that it also covers the query
+ * whose planning loaded pgdl.  pgdl/engine/keras_loader.py refuses
+ * TensorFlow in a session that JIT-compiled a query before.
+ */
+static void
+pgdl_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	if (pgdl_python_loaded)
+		queryDesc->plannedstmt->jitFlags = PGJIT_NONE;
+	if (previous_executor_start)
+		previous_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
 
 void
 _PG_init(void)
@@ -81,6 +103,8 @@ _PG_init(void)
 	MarkGUCPrefixReserved("pgdl");
 	pgdl_privilege_init();
 	pgdl_transactions_init();
+	previous_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = pgdl_executor_start;
 }
 
 char *

@@ -70,6 +70,7 @@ typedef struct PgdlCall
 	bool		done;
 } PgdlCall;
 
+extern bool pgdl_python_loaded;
 extern Oid	pgdl_dispatch_function(const char *name, int nargs, Oid *argtypes);
 extern void pgdl_ensure_python(void);
 extern Datum pgdl_invoke(FunctionCallInfo fcinfo);

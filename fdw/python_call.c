@@ -115,6 +115,9 @@ pgdl_invoke(FunctionCallInfo fcinfo)
 	return result;
 }
 
+/* Whether this process has started pgdl's Python: it then JITs nothing (handler.c). */
+bool		pgdl_python_loaded = false;
+
 /* Loads pgdl.dispatch into this backend's Python, once. */
 void
 pgdl_ensure_python(void)
@@ -124,6 +127,8 @@ pgdl_ensure_python(void)
 
 	if (ready)
 		return;
+	/* first: the SQL the boot runs must not JIT either */
+	pgdl_python_loaded = true;
 	OidFunctionCall1(pgdl_dispatch_function("_python_boot", 1, argtypes),
 					 CStringGetTextDatum(pgdl_site_packages_path()));
 	ready = true;

@@ -57,8 +57,9 @@ def build(name, keras_json):
         raise PgdlError('keras_json of architecture "%s" is not JSON: %s' % (name, exc),
                         hint="Store what model.to_json() returns.", sqlstate="22P02")
     check_config(config, 'keras_json of architecture "%s"' % name)
+    models = keras().models     # its own errors say why Keras cannot load
     try:
-        model = keras().models.model_from_json(keras_json)
+        model = models.model_from_json(keras_json)
     except Exception as exc:    # Keras raises many kinds for a bad config
         raise PgdlError('keras_json of architecture "%s" does not build: %s: %s'
                         % (name, type(exc).__name__, exc),

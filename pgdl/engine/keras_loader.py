@@ -32,9 +32,28 @@ def visible_gpu():
     return value if value and gpu_count() else None
 
 
+def _postgres_jit_loaded():
+    """Whether PostgreSQL's JIT (LLVM) is loaded in this process."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return any("llvmjit" in line for line in maps)
+    except OSError:
+        return False
+
+
 def keras():
     global _keras
     if _keras is None:
+        if _postgres_jit_loaded():
+            # TensorFlow's LLVM and PostgreSQL's crash the server process
+            from pgdl.errors import PgdlError
+            raise PgdlError(
+                "Keras cannot load in a session that compiled a query with JIT",
+                detail="TensorFlow and PostgreSQL's JIT each load LLVM; together they "
+                       "crash the server process.",
+                hint="Run this in a new session (pgdl turns JIT off in sessions that use "
+                     "it), or SET jit = off at the start of the session.",
+                sqlstate="55000")
         from pgdl.engine import segment_process
         if segment_process.wanted():
             # a backend whose segment trains in a child process: its own
