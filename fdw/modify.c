@@ -11,7 +11,6 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
@@ -287,23 +286,8 @@ update_or_delete(EState *estate, PgdlModifyState *state, const char *action,
 		isnull = true;
 		if (AttributeNumberIsValid(state->wholerow_attno))
 			whole = ExecGetJunkAttribute(planSlot, state->wholerow_attno, &isnull);
-		ExecClearTuple(slot);
-		if (isnull)
-			ExecStoreAllNullTuple(slot);
-		else
-		{
-			HeapTupleHeader td = DatumGetHeapTupleHeader(whole);
-			HeapTupleData tuple;
-
-			tuple.t_len = HeapTupleHeaderGetDatumLength(td);
-			ItemPointerSetInvalid(&tuple.t_self);
-			tuple.t_tableOid = InvalidOid;
-			tuple.t_data = td;
-			heap_deform_tuple(&tuple, slot->tts_tupleDescriptor, slot->tts_values,
-							  slot->tts_isnull);
-			ExecStoreVirtualTuple(slot);
-			ExecMaterializeSlot(slot);
-		}
+		pgdl_store_record(slot, whole, isnull);
+		ExecMaterializeSlot(slot);
 	}
 	MemoryContextSwitchTo(old);
 	return slot;

@@ -80,6 +80,7 @@ extern TupleDesc pgdl_record_desc(TupleDesc reldesc);
 extern PgdlCall *pgdl_call_begin(Oid fnoid, int nargs, Datum *args, bool *nulls,
 								 TupleDesc expected, EState *estate);
 extern bool pgdl_call_next(PgdlCall *call, TupleTableSlot *slot);
+extern void pgdl_store_record(TupleTableSlot *slot, Datum record, bool isnull);
 extern bool pgdl_call_next_value(PgdlCall *call, Datum *value, bool *isnull);
 extern void pgdl_call_end(PgdlCall *call);
 extern void pgdl_raise_pending_error(void);

@@ -293,12 +293,20 @@ pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
 	ExecClearTuple(slot);
 	if (!pgdl_call_next_value(call, &result, &isnull))
 		return false;
+	pgdl_store_record(slot, result, isnull);
+	return true;
+}
 
+/* Stores a composite value (a row of slot's type) into slot, as a virtual tuple. */
+void
+pgdl_store_record(TupleTableSlot *slot, Datum record, bool isnull)
+{
+	ExecClearTuple(slot);
 	if (isnull)
 		ExecStoreAllNullTuple(slot);
 	else
 	{
-		HeapTupleHeader td = DatumGetHeapTupleHeader(result);
+		HeapTupleHeader td = DatumGetHeapTupleHeader(record);
 		HeapTupleData tuple;
 
 		tuple.t_len = HeapTupleHeaderGetDatumLength(td);
@@ -308,7 +316,6 @@ pgdl_call_next(PgdlCall *call, TupleTableSlot *slot)
 		heap_deform_tuple(&tuple, slot->tts_tupleDescriptor, slot->tts_values, slot->tts_isnull);
 		ExecStoreVirtualTuple(slot);
 	}
-	return true;
 }
 
 /* Ends a call; a generator still running is closed by PL/Python's clean-up. */

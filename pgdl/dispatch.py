@@ -149,11 +149,14 @@ class _Table:
         self.types = {column["name"]: column["type_oid"] for column in definition["columns"]}
         self.parsers = {} if self.own else {
             name: _PARSERS[oid] for name, oid in self.types.items() if oid in _PARSERS}
-        # values PL/Python would refuse, as multicorn2 writes them
-        self.outputs: dict[int, Callable[[Any], Any]] = {} if self.own else {
+        # values PL/Python would refuse, as multicorn2 writes them: by column,
+        # the type of value to convert and how
+        outputs = {} if self.own else {
             i: _OUTPUTS[kind] for i, kind in enumerate(
                 column["base_type_name"].rsplit(".", 1)[-1] for column in definition["columns"])
             if kind in _OUTPUTS}
+        self.outputs = {i: convert for i, (_, convert) in outputs.items()}
+        self.converted = frozenset(kind for kind, _ in outputs.values())
         # typed Any: what it implements beyond multicorn2 is in self.has
         self.fdw: Any
         if self.own:
@@ -205,7 +208,8 @@ class _Table:
                     "a row of foreign table %s has %d values; the table has %d columns"
                     % (self.name, len(row), len(self.columns)),
                     hint="Yield a dict keyed by column name, or one value per column.")
-        if self.outputs:
+        # (one C-level pass over the types when nothing needs converting)
+        if self.outputs and not self.converted.isdisjoint(map(type, row)):
             row = tuple(self.outputs.get(i, _same)(value) for i, value in enumerate(row))
         return row
 
@@ -244,9 +248,10 @@ def _text(value: Any) -> Any:
     return value
 
 
-_OUTPUTS: dict[str, Callable[[Any], Any]] = {
-    "bytea": _bytea, "hstore": _hstore, "text": _text, "character varying": _text,
-    "character": _text, "json": _text, "jsonb": _text, "xml": _text,
+_OUTPUTS: dict[str, tuple[type, Callable[[Any], Any]]] = {
+    "bytea": (str, _bytea), "hstore": (dict, _hstore), "text": (bytes, _text),
+    "character varying": (bytes, _text), "character": (bytes, _text), "json": (bytes, _text),
+    "jsonb": (bytes, _text), "xml": (bytes, _text),
 }
 
 
@@ -324,7 +329,7 @@ def _wrapper_error(exc: BaseException) -> PgdlError:
     if server.plpy is not None:
         server.plpy.log("".join(traceback.format_exception(exc)).rstrip())
     return PgdlError("Error in python: %s" % type(exc).__name__, detail=str(exc),
-                     sqlstate="XX000")
+                     sqlstate="38000")
 
 
 def _boundary(function: Callable[P, T]) -> Callable[P, Optional[T]]:
@@ -436,7 +441,7 @@ def _rows(datums: Sequence[Datum]) -> dict[str, Any]:
     return {datum["name"]: batches.decode_column(datum) for datum in datums}
 
 
-def _scanning(generate: Callable[[], Iterator[T]], wrapper: list[bool]) -> Iterator[T]:
+def _scanning(generate: Callable[[], Iterator[T]], tabledef: str) -> Iterator[T]:
     """Runs a scan generator (generate() makes it).  Errors end it quietly;
     C raises them (take_error).  The interrupt guard spans the whole scan:
     between rows PostgreSQL holds the GIL, so the watcher can only fire while
@@ -449,17 +454,16 @@ def _scanning(generate: Callable[[], Iterator[T]], wrapper: list[bool]) -> Itera
         return
     except Exception as exc:
         exchange.fail()        # segments waiting for this one stop
-        _pending_error = _describe(exc, wrapper=wrapper[0])
+        table = _instances.get(tabledef)
+        _pending_error = _describe(exc, wrapper=table is not None and not table.own)
 
 
 def _scan_call(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
                segment: int, segments: int, state: Optional[str],
-               rows: Optional[Sequence[Datum]],
-               wrapper: list[bool]) -> tuple[_Table, list[Any], list[str], dict[str, Any]]:
+               rows: Optional[Sequence[Datum]]) -> tuple[_Table, list[Any], list[str], dict[str, Any]]:
     """The table, and the arguments of its execute() for one segment (or one
     batch of the segment's source rows)."""
     table = _table(tabledef)
-    wrapper[0] = not table.own
     kwargs = table.state_kwargs(state)
     if table.has.segmented:
         kwargs["segment"] = Segment(segment, segments)
@@ -475,14 +479,13 @@ def scan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str]
     `rows`: column name -> values), as tuples in column order."""
     def generate() -> Iterator[Row]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
-                                                      segments, state, rows, wrapper)
+                                                      segments, state, rows)
         to_tuple = table.row
         # as multicorn2: execute() may return None (no rows) and yield None (no row)
         for row in table.fdw.execute(quals_, columns_, **kwargs) or ():
             if row is not None:
                 yield to_tuple(row)
-    wrapper = [False]
-    return _scanning(generate, wrapper)
+    return _scanning(generate, tabledef)
 
 
 def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
@@ -493,15 +496,14 @@ def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Seque
     batch, a pgdl.datum per column (see fdw/columns.c)."""
     def generate() -> Iterator[list[Record]]:
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
-                                                      segments, state, rows, wrapper)
+                                                      segments, state, rows)
         if table.batches_rows:
             yield from _row_batches(table, table.fdw.execute(quals_, columns_, **kwargs),
                                     columns_)
             return
         for count, batch in cast(Columnar, table.fdw).execute_columns(quals_, columns_, **kwargs):
             yield batches.encode_batch(count, batch, table.types)
-    wrapper = [False]
-    return _scanning(generate, wrapper)
+    return _scanning(generate, tabledef)
 
 
 FIRST_ROWS, MOST_ROWS = 64, 4096

@@ -45,8 +45,9 @@ def test_a_failing_segment_stops_the_others_and_its_error_arrives(db, lockstep, 
     lockstep("bad", segments=3, fail_segment=failing)
     started = time.monotonic()
     with pytest.raises(psycopg.errors.ExternalRoutineException,
-                       match="ValueError: segment %d gave up" % failing):
+                       match="Error in python: ValueError") as caught:
         db.execute("SELECT * FROM bad").fetchall()
+    assert caught.value.diag.message_detail == "segment %d gave up" % failing
     assert time.monotonic() - started < 5
     db.rollback()
     assert db.execute("SELECT count(*) FROM bad WHERE false").fetchone() == (0,)

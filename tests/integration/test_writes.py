@@ -9,13 +9,18 @@ import psycopg
 import pytest
 
 
+def journal(db, table, columns, **options):
+    """A JournalFDW table; its store is named after it unless options say."""
+    options.setdefault("store", table)
+    db.execute("CREATE SERVER IF NOT EXISTS journal FOREIGN DATA WRAPPER pgdl_fdw "
+               "OPTIONS (wrapper 'writable_style.JournalFDW')")
+    db.execute("CREATE FOREIGN TABLE %s (%s) SERVER journal OPTIONS (%s)" % (
+        table, columns, ", ".join("%s '%s'" % item for item in options.items())))
+
+
 @pytest.fixture
 def people(db):
-    db.execute("""
-        CREATE SERVER journal FOREIGN DATA WRAPPER pgdl_fdw
-            OPTIONS (wrapper 'writable_style.JournalFDW');
-        CREATE FOREIGN TABLE people (id int4, name text, born date, seen timestamp)
-            SERVER journal OPTIONS (store 'people')""")
+    journal(db, "people", "id int4, name text, born date, seen timestamp")
     db.commit()
     db.execute("""INSERT INTO people VALUES (1, 'one', '2001-01-01', '2020-05-01 10:00'),
                                             (2, 'two', '2002-02-02', '2020-05-02 11:30'),
@@ -89,11 +94,7 @@ def test_a_savepoint_rolled_back_drops_its_writes(people, messages):
 
 
 def test_a_failing_pre_commit_aborts_the_commit(db, messages):
-    db.execute("""
-        CREATE SERVER journal FOREIGN DATA WRAPPER pgdl_fdw
-            OPTIONS (wrapper 'writable_style.JournalFDW');
-        CREATE FOREIGN TABLE refusing (id int4, name text) SERVER journal
-            OPTIONS (store 'refusing', fail 'pre_commit')""")
+    journal(db, "refusing", "id int4, name text", fail="pre_commit")
     db.commit()
     db.execute("INSERT INTO refusing VALUES (1, 'one')")
     with pytest.raises(psycopg.Error) as caught:
@@ -124,22 +125,14 @@ def test_a_class_without_a_rowid_column_takes_no_writes(db):
 
 
 def test_a_rowid_column_the_table_lacks_is_an_error(db):
-    db.execute("""
-        CREATE SERVER journal FOREIGN DATA WRAPPER pgdl_fdw
-            OPTIONS (wrapper 'writable_style.JournalFDW');
-        CREATE FOREIGN TABLE keyless (id int4) SERVER journal
-            OPTIONS (store 'keyless', key 'nothing')""")
+    journal(db, "keyless", "id int4", key="nothing")
     with pytest.raises(psycopg.errors.FdwColumnNameNotFound,
                        match='rowid column "nothing" of foreign table "keyless" does not exist'):
         db.execute("DELETE FROM keyless")
 
 
 def test_inserts_go_to_bulk_insert_in_batches(db, messages):
-    db.execute("""
-        CREATE SERVER journal FOREIGN DATA WRAPPER pgdl_fdw
-            OPTIONS (wrapper 'writable_style.JournalFDW');
-        CREATE FOREIGN TABLE batched (id int4, name text) SERVER journal
-            OPTIONS (store 'batched', batch '3')""")
+    journal(db, "batched", "id int4, name text", batch="3")
     db.execute("INSERT INTO batched SELECT g, 'n' || g FROM generate_series(1, 7) g")
     assert notices(messages, "bulk_insert: ") == ["3 rows", "3 rows", "1 rows"]
     db.commit()
@@ -167,13 +160,8 @@ def test_dates_and_timestamps_reach_the_class_as_objects_whatever_the_datestyle(
 
 
 def test_sort_pushdown_drops_the_sort_when_the_class_accepts_the_keys(db, messages):
-    db.execute("""
-        CREATE SERVER journal FOREIGN DATA WRAPPER pgdl_fdw
-            OPTIONS (wrapper 'writable_style.JournalFDW');
-        CREATE FOREIGN TABLE sorting (id int4, name text) SERVER journal
-            OPTIONS (store 'sorting', sort 'yes');
-        CREATE FOREIGN TABLE unsorted (id int4, name text) SERVER journal
-            OPTIONS (store 'sorting')""")
+    journal(db, "sorting", "id int4, name text", sort="yes")
+    journal(db, "unsorted", "id int4, name text", store="sorting")
     db.execute("INSERT INTO sorting VALUES (1, 'b'), (2, 'c'), (3, 'a')")
     db.commit()
     sql = "SELECT id FROM %s ORDER BY name DESC"
