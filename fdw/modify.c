@@ -14,6 +14,7 @@
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/nodes.h"
 #include "optimizer/appendinfo.h"
 #include "utils/builtins.h"
@@ -76,7 +77,6 @@ void
 pgdlAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 							RangeTblEntry *target_rte, Relation target_relation)
 {
-	char	   *tabledef = pgdl_table_definition(RelationGetRelid(target_relation));
 	Oid			write_args[4] = {TEXTOID, TEXTOID, pgdl_datum_array_type(),
 	pgdl_datum_array_type()};
 	Form_pg_attribute att;
@@ -86,7 +86,8 @@ pgdlAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 		return;
 	/* a database whose pgdl predates writes (0.7.0) says to update it */
 	pgdl_dispatch_function("_fdw_write", 4, write_args);
-	att = rowid_attribute(target_relation, tabledef);
+	att = rowid_attribute(target_relation,
+						  pgdl_table_definition(RelationGetRelid(target_relation)));
 
 	add_row_identity_var(root, makeVar(rtindex, att->attnum, att->atttypid, att->atttypmod,
 									   att->attcollation, 0),
@@ -147,7 +148,9 @@ pgdlBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	state->rowid_attno = ExecFindJunkAttributeInTlist(targetlist, ROWID_JUNK);
 	if (!AttributeNumberIsValid(state->rowid_attno))
 		elog(ERROR, "the plan of an UPDATE or DELETE on a pgdl foreign table has no rowid");
-	state->rowid_type = rowid_attribute(rinfo->ri_RelationDesc, state->tabledef)->atttypid;
+	/* the planner asked the class for its rowid column; the plan keeps its type */
+	state->rowid_type = exprType((Node *) ((TargetEntry *) list_nth(targetlist,
+																  state->rowid_attno - 1))->expr);
 	state->wholerow_attno = ExecFindJunkAttributeInTlist(targetlist, WHOLEROW_JUNK);
 }
 
