@@ -159,6 +159,7 @@ pgdl_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = pgdlGetForeignRelSize;
 	routine->GetForeignPaths = pgdlGetForeignPaths;
 	routine->GetForeignPlan = pgdlGetForeignPlan;
+	routine->GetForeignUpperPaths = pgdlGetForeignUpperPaths;
 	routine->BeginForeignScan = pgdlBeginForeignScan;
 	routine->IterateForeignScan = pgdlIterateForeignScan;
 	routine->ReScanForeignScan = pgdlReScanForeignScan;

@@ -167,6 +167,9 @@ extern void pgdlGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 								  Oid foreigntableid);
 extern void pgdlGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 								Oid foreigntableid);
+extern void pgdlGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									 RelOptInfo *input_rel, RelOptInfo *output_rel,
+									 void *extra);
 extern ForeignScan *pgdlGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 									   Oid foreigntableid, ForeignPath *best_path,
 									   List *tlist, List *scan_clauses,

@@ -39,6 +39,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -69,6 +70,8 @@ typedef struct PgdlRelInfo
 	double		participant_cost;	/* starting one parallel participant */
 	List	   *path_keys;		/* PgdlPathKey */
 	double		startup_cost;	/* >= 0: a plain multicorn2 class, costed as there */
+	List	   *sort_pathkeys;	/* the order can_sort() accepted, or NIL */
+	char	   *sort_keys;		/* ... as JSON sort keys */
 } PgdlRelInfo;
 
 typedef struct PgdlPathKey
@@ -402,12 +405,119 @@ add_sorted_path(PlannerInfo *root, RelOptInfo *baserel, Oid relid, PgdlRelInfo *
 		return;
 	pathkeys = list_truncate(list_copy(root->query_pathkeys), count);
 	keys = query_sort_keys(root, baserel, relid, count);
+	info->sort_pathkeys = pathkeys;
+	info->sort_keys = keys->data;
 	path = create_foreignscan_path(root, baserel, NULL, baserel->rows, info->startup_cost,
 								   baserel->rows * baserel->reltarget->width,
 								   pathkeys, NULL, NULL,
 								   list_make1(makeString(psprintf("{\"sortkeys\": %s}",
 																  keys->data))));
 	add_path(baserel, (Path *) path);
+}
+
+/*
+ * A LIMIT or OFFSET that is a constant, not negative: its value, or -1 when
+ * the query has none (or NULL, which limits nothing).  False for anything
+ * else, which stays with PostgreSQL's Limit node (and its errors).
+ */
+static bool
+limit_value(Node *node, int64 *value)
+{
+	*value = -1;
+	if (node == NULL)
+		return true;
+	if (!IsA(node, Const))
+		return false;
+	if (((Const *) node)->constisnull)
+		return true;
+	*value = DatumGetInt64(((Const *) node)->constvalue);
+	return *value >= 0;
+}
+
+/*
+ * multicorn2's LIMIT pushdown: a query that reads one plain class's table,
+ * with no WHERE (the class's filtering is only a hint, so PostgreSQL must
+ * see every row) and an ORDER BY the class returns whole, asks can_limit();
+ * when it agrees, the scan itself is the final path, with `limit` and
+ * `offset` handed to execute(), and no Limit node above it.
+ */
+static void
+add_limited_path(PlannerInfo *root, RelOptInfo *scan, RelOptInfo *final_rel,
+				 FinalPathExtraData *extra, bool ordered)
+{
+	Query	   *parse = root->parse;
+	PgdlRelInfo *info = scan->fdw_private;
+	RangeTblEntry *rte;
+	int64		limit;
+	int64		offset;
+	StringInfoData state;
+	char	   *answer;
+	double		rows;
+	ForeignPath *path;
+
+	if (!extra->limit_needed || parse->commandType != CMD_SELECT ||
+		parse->limitOption == LIMIT_OPTION_WITH_TIES || parse->hasTargetSRFs ||
+		parse->rowMarks != NIL || scan->baserestrictinfo != NIL ||
+		info == NULL || info->startup_cost < 0 ||
+		!limit_value(parse->limitCount, &limit) || !limit_value(parse->limitOffset, &offset))
+		return;
+	rte = planner_rt_fetch(scan->relid, root);
+	answer = pgdl_call_hook(pgdl_table_definition(rte->relid), "can_limit",
+							psprintf("[%s, %s]",
+									 limit < 0 ? "null" : psprintf(INT64_FORMAT, limit),
+									 offset < 0 ? "null" : psprintf(INT64_FORMAT, offset)));
+	if (answer == NULL || strcmp(answer, "1") != 0)
+		return;
+
+	initStringInfo(&state);
+	appendStringInfo(&state, "{\"sortkeys\": %s", ordered && info->sort_keys ? info->sort_keys : "[]");
+	if (limit >= 0)
+		appendStringInfo(&state, ", \"limit\": " INT64_FORMAT, limit);
+	if (offset >= 0)
+		appendStringInfo(&state, ", \"offset\": " INT64_FORMAT, offset);
+	appendStringInfoChar(&state, '}');
+
+	rows = scan->rows - Max(offset, 0);
+	if (limit >= 0)
+		rows = Min(rows, (double) limit);
+	rows = clamp_row_est(rows);
+	/* as multicorn2 costs it: the class's start-up, then rows times width */
+	path = create_foreignscan_path(root, scan, root->upper_targets[UPPERREL_FINAL], rows,
+								   info->startup_cost, rows * info->width,
+								   ordered ? root->sort_pathkeys : NIL, NULL, NULL,
+								   list_make1(makeString(state.data)));
+	add_path(final_rel, (Path *) path);
+}
+
+/*
+ * The ordered rel of a query over one plain class's table remembers that
+ * table when the class returns the whole ORDER BY; the final rel then
+ * offers the scan with the LIMIT pushed into it.
+ */
+void
+pgdlGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+						 RelOptInfo *input_rel, RelOptInfo *output_rel, void *extra)
+{
+	RelOptInfo *scan;
+
+	if (stage == UPPERREL_ORDERED)
+	{
+		PgdlRelInfo *info = input_rel->fdw_private;
+
+		if (input_rel->reloptkind == RELOPT_BASEREL && info && info->startup_cost >= 0 &&
+			pathkeys_contained_in(root->sort_pathkeys, info->sort_pathkeys))
+			output_rel->fdw_private = input_rel;
+		return;
+	}
+	if (stage != UPPERREL_FINAL)
+		return;
+	if (input_rel->reloptkind == RELOPT_BASEREL)
+		scan = input_rel;
+	else if (input_rel->reloptkind == RELOPT_UPPER_REL && input_rel->fdw_private)
+		scan = (RelOptInfo *) input_rel->fdw_private;
+	else
+		return;
+	add_limited_path(root, scan, output_rel, (FinalPathExtraData *) extra, scan != input_rel);
 }
 
 void

@@ -184,11 +184,16 @@ class _Table:
 
     def state_kwargs(self, state: Optional[str]) -> dict[str, Any]:
         """plan_state=... for a wrapper that works things out at plan time;
-        sortkeys=... for a multicorn2 class whose sort order the plan uses."""
+        sortkeys=..., limit=... and offset=... for a multicorn2 class that
+        the plan lets sort and limit (each only when there is one)."""
         if not self.has.planned:
             if self.own or not state:
                 return {}
-            return {"sortkeys": _sort_keys(json.loads(state)["sortkeys"])}
+            pushed = json.loads(state)
+            kwargs = {name: pushed[name] for name in ("limit", "offset") if name in pushed}
+            if pushed.get("sortkeys"):
+                kwargs["sortkeys"] = _sort_keys(pushed["sortkeys"])
+            return kwargs
         key = state or ""
         parsed = self._states.get(key)
         if parsed is None:
@@ -620,8 +625,8 @@ def hook(tabledef: str, name: str, argument: Optional[str] = None) -> Optional[s
     """What C asks a wrapper class: "rowid" names the rowid column (UPDATE,
     DELETE); "insert" says how many rows one bulk_insert() takes;
     "can_sort" how many of the sort keys (JSON, see fdw/plan.c) it can
-    return rows in the order of; "end_scan" and "end_modify" are
-    multicorn2's hooks."""
+    return rows in the order of; "can_limit" ("1" or "0") whether it takes
+    [limit, offset]; "end_scan" and "end_modify" are multicorn2's hooks."""
     table = _table(tabledef)
     if table.own:
         return "1" if name == "insert" else None
@@ -639,6 +644,9 @@ def hook(tabledef: str, name: str, argument: Optional[str] = None) -> Optional[s
             while count < len(wanted) and wanted[count] in accepted:
                 count += 1
             return str(count)
+        if name == "can_limit":
+            limit, offset = json.loads(argument or "[null, null]")
+            return "1" if fdw.can_limit(limit, offset) else "0"
         if name in ("end_scan", "end_modify"):
             getattr(fdw, name)()
             return None

@@ -145,7 +145,8 @@ class ForeignDataWrapper:
         return False
 
     def explain(self, quals: Sequence[Qual], columns: Sequence[str],
-                sortkeys: Optional[Sequence[Any]] = None, verbose: bool = False) -> Iterable[str]:
+                sortkeys: Optional[Sequence[Any]] = None, verbose: bool = False,
+                limit: Optional[int] = None, offset: Optional[int] = None) -> Iterable[str]:
         """Lines that EXPLAIN shows for a scan of this table."""
         return []
 

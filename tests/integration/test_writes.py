@@ -1,7 +1,8 @@
 """multicorn2's writable API and transaction hooks on pgdl_fdw: UPDATE and
 DELETE by the class's rowid column, bulk_insert, begin / pre_commit /
 commit / rollback and the savepoint hooks, end_scan and end_modify, sort
-pushdown and multicorn2's cost model (tests/wrappers/writable_style.py)."""
+and LIMIT pushdown and multicorn2's cost model
+(tests/wrappers/writable_style.py)."""
 
 from datetime import date
 
@@ -174,6 +175,64 @@ def test_sort_pushdown_drops_the_sort_when_the_class_accepts_the_keys(db, messag
     plan = [row[0] for row in db.execute("EXPLAIN " + sql % "unsorted")]
     assert any("Sort" in line for line in plan), plan
     assert db.execute(sql % "unsorted").fetchall() == [(2,), (1,), (3,)]
+
+
+def plan_of(db, sql, *params):
+    return "\n".join(row[0] for row in db.execute("EXPLAIN " + sql, params))
+
+
+@pytest.fixture
+def limited(db):
+    journal(db, "limited", "id int4, name text", sort="yes", limit="yes")
+    journal(db, "unlimited", "id int4, name text", store="limited", sort="yes")
+    db.execute("INSERT INTO limited VALUES (1, 'b'), (2, 'c'), (3, 'a'), (4, 'd')")
+    db.commit()
+    return db
+
+
+def test_limit_pushdown_drops_the_limit_when_the_class_takes_it(limited, messages):
+    sql = "SELECT id FROM limited ORDER BY name DESC LIMIT 2 OFFSET 1"
+    plan = plan_of(limited, sql)
+    assert plan.startswith("Foreign Scan on limited") and "Limit" not in plan \
+        and "Sort" not in plan, plan
+    assert "can_limit: 2 1" in notices(messages, "")
+    messages.clear()
+    assert limited.execute(sql).fetchall() == [(2,), (1,)]
+    assert notices(messages, "execute: ")[0].endswith(
+        "sortkeys [('name', True)], [('limit', 2), ('offset', 1)]")
+    # no ORDER BY; an OFFSET alone; an expression of the columns
+    messages.clear()
+    assert limited.execute("SELECT id * 10 FROM limited LIMIT 1").fetchall() == [(10,)]
+    assert notices(messages, "execute: ")[0].endswith("sortkeys [], [('limit', 1)]")
+    messages.clear()
+    assert limited.execute("SELECT id FROM limited OFFSET 3").fetchall() == [(4,)]
+    assert notices(messages, "execute: ")[0].endswith("[('offset', 3)]")
+    assert "Limit" not in plan_of(limited, "SELECT id FROM limited LIMIT 1")
+
+
+@pytest.mark.parametrize("sql, params", [
+    ("SELECT id FROM unlimited ORDER BY name DESC LIMIT 2 OFFSET 1", ()),  # class says no
+    ("SELECT id FROM limited WHERE id > 0 ORDER BY name DESC LIMIT 2 OFFSET 1", ()),
+    ("SELECT id FROM limited ORDER BY name || '' DESC LIMIT 2 OFFSET 1", ()),  # sorted here
+    ("SELECT a.id FROM limited a JOIN limited b USING (id) ORDER BY a.name DESC LIMIT 2 "
+     "OFFSET 1", ()),
+])
+def test_a_limit_the_class_cannot_take_whole_stays_with_postgresql(limited, sql, params):
+    assert "Limit" in plan_of(limited, sql, *params)
+    assert limited.execute(sql, params).fetchall() == [(2,), (1,)]
+
+
+def test_a_limit_that_is_a_parameter_or_returns_more_rows_stays_with_postgresql(limited):
+    limited.execute("SET plan_cache_mode = force_generic_plan")
+    limited.execute("PREPARE top(int8) AS SELECT id FROM limited ORDER BY name LIMIT $1")
+    assert "Limit" in plan_of(limited, "EXECUTE top(2)")
+    assert limited.execute("EXECUTE top(2)").fetchall() == [(3,), (1,)]
+    # a set-returning function in the select list makes more rows than the scan
+    sql = "SELECT id, generate_series(1, 2) FROM limited ORDER BY name LIMIT 3"
+    assert "Limit" in plan_of(limited, sql)
+    assert limited.execute(sql).fetchall() == [(3, 1), (3, 2), (1, 1)]
+    with pytest.raises(psycopg.errors.InvalidRowCountInLimitClause):
+        limited.execute("SELECT id FROM limited LIMIT -1")
 
 
 def test_a_plain_class_is_costed_as_multicorn2_costs_it(people):

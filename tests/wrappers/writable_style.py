@@ -21,7 +21,8 @@ def _types(values):
 class JournalFDW(TransactionAwareForeignDataWrapper):
     """Options: store (required), key (the rowid column, default the first
     column), batch (modify_batch_size), sort 'yes' (can_sort accepts every
-    key), fail 'pre_commit' (pre_commit raises)."""
+    key), limit 'yes' (can_limit agrees), fail 'pre_commit' (pre_commit
+    raises)."""
 
     def __init__(self, options, columns):
         super().__init__(options, columns)
@@ -30,6 +31,7 @@ class JournalFDW(TransactionAwareForeignDataWrapper):
         self.store = STORES.setdefault(unicode_(options["store"]), {})
         self.batch = int(options.get("batch", 1))
         self.sorts = options.get("sort") == "yes"
+        self.limits = options.get("limit") == "yes"
         self.fail = options.get("fail")
         self.marks = {}
 
@@ -41,18 +43,26 @@ class JournalFDW(TransactionAwareForeignDataWrapper):
     def modify_batch_size(self):
         return self.batch
 
-    def execute(self, quals, columns, sortkeys=None):
-        log_to_postgres("execute: quals %s, qual types %s, sortkeys %s" % (
+    def execute(self, quals, columns, sortkeys=None, **limits):
+        log_to_postgres("execute: quals %s, qual types %s, sortkeys %s%s" % (
             sorted(str(qual) for qual in quals),
             sorted(type(qual.value).__name__ for qual in quals),
-            [(key.attname, key.is_reversed) for key in sortkeys or ()]))
+            [(key.attname, key.is_reversed) for key in sortkeys or ()],
+            ", %s" % sorted(limits.items()) if limits else ""))
         rows = [dict(row) for row in self.store.values()]
         for key in reversed(sortkeys or ()):
             rows.sort(key=lambda row: row[key.attname], reverse=key.is_reversed)
-        return rows
+        start = limits.get("offset") or 0
+        if limits.get("limit") is not None:
+            return rows[start:start + limits["limit"]]
+        return rows[start:]
 
     def can_sort(self, sortkeys):
         return sortkeys if self.sorts else []
+
+    def can_limit(self, limit, offset):
+        log_to_postgres("can_limit: %r %r" % (limit, offset))
+        return self.limits
 
     def insert(self, values):
         log_to_postgres("insert: %s" % _types(values))
