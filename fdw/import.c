@@ -33,7 +33,7 @@ List *
 pgdlImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 {
 	ForeignServer *server = GetForeignServer(serverOid);
-	char	   *wrapper = pgdl_option_value(server->options, "wrapper");
+	char	   *wrapper = pgdl_wrapper_class(server->options);
 	Oid			argtypes[8] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID,
 	TEXTARRAYOID, TEXTOID, TEXTARRAYOID};
 	Datum		args[8];

@@ -6,6 +6,11 @@
  * a pgdl table kind are checked by the Python class behind that kind, so the
  * list of valid names lives next to the code that reads them.  Tables of a
  * server with a `wrapper` class carry whatever options that class reads.
+ *
+ * Every server says what serves its tables, as multicorn2 requires: a
+ * wrapper class, or `wrapper 'pgdl'` for pgdl's own table kinds.  Only the
+ * extension's scripts create a server without it (the server pgdl, whose
+ * 0.8.0 upgrade names it); servers made before 0.8.0 keep serving the kinds.
  */
 #include "postgres.h"
 
@@ -19,6 +24,7 @@
 #include "catalog/pg_user_mapping.h"
 #include "catalog/pg_attribute.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -124,7 +130,7 @@ pgdl_fdw_validator(PG_FUNCTION_ARGS)
 {
 	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
 	Oid			context = PG_GETARG_OID(1);
-	bool		has_wrapper = pgdl_option_value(options, "wrapper") != NULL;
+	bool		has_wrapper = pgdl_wrapper_class(options) != NULL;
 	bool		has_kind = pgdl_option_value(options, "kind") != NULL;
 	ListCell   *lc;
 
@@ -134,13 +140,18 @@ pgdl_fdw_validator(PG_FUNCTION_ARGS)
 
 		if (strcmp(def->defname, "wrapper") == 0)
 		{
+			if (context == ForeignTableRelationId)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+						 errmsg("Cannot set the wrapper class on the table"),
+						 errhint("Set it on the server")));
 			if (context != ForeignServerRelationId)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 						 errmsg("option \"wrapper\" is only valid for a server, not a %s",
 								context_name(context))));
 			/* A wrapper class is Python code the server will run. */
-			if (!superuser())
+			if (has_wrapper && !superuser())
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("only a superuser can set option \"wrapper\""),
@@ -177,6 +188,13 @@ pgdl_fdw_validator(PG_FUNCTION_ARGS)
 		}
 	}
 
+	if (context == ForeignServerRelationId && pgdl_option_value(options, "wrapper") == NULL &&
+		!creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_DYNAMIC_PARAMETER_VALUE_NEEDED),
+				 errmsg("The wrapper parameter is mandatory, specify a valid class name"),
+				 errhint("A server for pgdl's own table kinds says OPTIONS (wrapper '%s').",
+						 PGDL_OWN_KINDS)));
 	if (context == ForeignTableRelationId && has_kind)
 		validate_kind_options(options);
 
@@ -277,6 +295,16 @@ user_mapping_options(Oid serverid)
 	return options;
 }
 
+/* The Python wrapper class a server's options name, or NULL for a server of
+ * pgdl's own kinds (wrapper 'pgdl', or none before 0.8.0). */
+char *
+pgdl_wrapper_class(List *server_options)
+{
+	char	   *wrapper = pgdl_option_value(server_options, "wrapper");
+
+	return wrapper && strcmp(wrapper, PGDL_OWN_KINDS) != 0 ? wrapper : NULL;
+}
+
 /* Whether a foreign table's rows come from a Python wrapper class (its
  * server names one), not from one of pgdl's own kinds. */
 bool
@@ -284,7 +312,7 @@ pgdl_is_wrapper_table(Oid relid)
 {
 	ForeignTable *table = GetForeignTable(relid);
 
-	return pgdl_option_value(GetForeignServer(table->serverid)->options, "wrapper") != NULL;
+	return pgdl_wrapper_class(GetForeignServer(table->serverid)->options) != NULL;
 }
 
 /*
@@ -311,14 +339,14 @@ pgdl_table_definition(Oid relid)
 	appendStringInfoChar(&buf, ',');
 	append_json_string(&buf, "server", server->servername);
 	appendStringInfoChar(&buf, ',');
-	append_json_string(&buf, "wrapper", pgdl_option_value(server->options, "wrapper"));
+	append_json_string(&buf, "wrapper", pgdl_wrapper_class(server->options));
 	appendStringInfoChar(&buf, ',');
 	append_json_options(&buf, "server_options", server->options, "wrapper");
 	appendStringInfoChar(&buf, ',');
 	append_json_options(&buf, "table_options", table->options, NULL);
 	appendStringInfoChar(&buf, ',');
 	append_json_options(&buf, "mapping_options",
-						pgdl_option_value(server->options, "wrapper") ?
+						pgdl_wrapper_class(server->options) ?
 						user_mapping_options(server->serverid) : NIL, NULL);
 	appendStringInfoString(&buf, ",\"columns\":[");
 	for (int i = 0; i < tupdesc->natts; i++)

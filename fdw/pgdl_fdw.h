@@ -25,6 +25,8 @@
 #include "storage/condition_variable.h"
 
 #define PGDL_MAX_SEGMENTS 1024
+/* The server option wrapper of a server that serves pgdl's own table kinds */
+#define PGDL_OWN_KINDS "pgdl"
 
 /* handler.c: settings */
 extern char *pgdl_venv;
@@ -34,6 +36,7 @@ extern char *pgdl_site_packages_path(void);
 extern char *pgdl_table_definition(Oid relid);
 extern char *pgdl_option_value(List *options, const char *name);
 extern List *pgdl_option_pairs(List *options, const char *skip);
+extern char *pgdl_wrapper_class(List *server_options);
 extern bool pgdl_is_wrapper_table(Oid relid);
 
 /* transactions.c: transaction events for wrapper classes */

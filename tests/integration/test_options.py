@@ -19,10 +19,38 @@ def test_wrapper_options_are_not_valid_on_the_wrapper_itself(db):
 
 
 def test_wrapper_is_a_server_option_only(db):
-    with pytest.raises(psycopg.errors.FdwInvalidOptionName,
-                       match='option "wrapper" is only valid for a server, not a foreign table'):
+    with pytest.raises(psycopg.errors.FdwInvalidOptionName) as caught:
         db.execute("""CREATE FOREIGN TABLE t (x text) SERVER pgdl
                       OPTIONS (wrapper 'os.system')""")
+    # multicorn2's words
+    assert (caught.value.diag.message_primary, caught.value.diag.message_hint) == (
+        "Cannot set the wrapper class on the table", "Set it on the server")
+    db.rollback()
+    with pytest.raises(psycopg.errors.FdwInvalidOptionName,
+                       match='option "wrapper" is only valid for a server, not a user mapping'):
+        db.execute("CREATE USER MAPPING FOR current_user SERVER pgdl "
+                   "OPTIONS (wrapper 'os.system')")
+
+
+@pytest.mark.parametrize("statement", [
+    "CREATE SERVER bare FOREIGN DATA WRAPPER pgdl_fdw",
+    "CREATE SERVER bare FOREIGN DATA WRAPPER pgdl_fdw OPTIONS (segments '2')",
+    "ALTER SERVER pgdl OPTIONS (DROP wrapper)",
+])
+def test_a_server_must_name_what_serves_it(db, statement):
+    with pytest.raises(psycopg.errors.FdwDynamicParameterValueNeeded) as caught:
+        db.execute(statement)
+    assert caught.value.diag.message_primary == \
+        "The wrapper parameter is mandatory, specify a valid class name"
+    assert caught.value.diag.message_hint == \
+        "A server for pgdl's own table kinds says OPTIONS (wrapper 'pgdl')."
+
+
+def test_the_server_pgdl_names_pgdl_as_its_wrapper(db):
+    assert db.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'pgdl'"
+                      ).fetchone() == (["wrapper=pgdl"],)
+    db.execute("ALTER SERVER pgdl OPTIONS (ADD segments '2')")
+    db.execute("ALTER SERVER pgdl OPTIONS (DROP segments)")
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "100000"])
@@ -84,9 +112,15 @@ def test_a_non_superuser_cannot_name_a_wrapper_class(user):
 
 
 def test_a_non_superuser_cannot_add_a_wrapper_to_a_server_it_owns(user):
-    user.execute("CREATE SERVER mine FOREIGN DATA WRAPPER pgdl_fdw")
+    user.execute("CREATE SERVER mine FOREIGN DATA WRAPPER pgdl_fdw "
+                 "OPTIONS (wrapper 'pgdl', segments '2')")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        user.execute("ALTER SERVER mine OPTIONS (ADD wrapper 'os.system')")
+        user.execute("ALTER SERVER mine OPTIONS (SET wrapper 'os.system')")
+    # its own server serves pgdl's kinds
+    user.execute("""CREATE FOREIGN TABLE halves (value int8, segment int4) SERVER mine
+                     OPTIONS (kind 'series', start '1', stop '4')""")
+    assert user.execute("SELECT segment, sum(value) FROM halves GROUP BY 1 ORDER BY 1"
+                        ).fetchall() == [(0, 3), (1, 7)]
 
 
 def test_a_non_superuser_uses_pgdl_kinds(user):

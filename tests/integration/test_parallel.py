@@ -55,7 +55,7 @@ def test_workers_are_capped_but_segments_are_not(numbers):
 
 
 def test_segments_from_the_server_option(db):
-    db.execute("CREATE SERVER split FOREIGN DATA WRAPPER pgdl_fdw OPTIONS (segments '2')")
+    db.execute("CREATE SERVER split FOREIGN DATA WRAPPER pgdl_fdw OPTIONS (wrapper 'pgdl', segments '2')")
     db.execute("""CREATE FOREIGN TABLE halves (value int8, segment int4) SERVER split
                   OPTIONS (kind 'series', start '1', stop '10')""")
     assert "Workers Planned: 1" in plan(db, "SELECT * FROM halves")

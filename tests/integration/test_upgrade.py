@@ -188,6 +188,33 @@ def test_an_upgraded_database_keeps_its_models_and_predictions(old_database, dig
     assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
     assert old.execute("SELECT count(class), count(DISTINCT version) FROM halves_predicted"
                        ).fetchone() == (449, 2)
+
+    # 0.8.0: every server names what serves it.  A server of pgdl's kinds made
+    # before (as 0.7.0 made it, without wrapper) still serves; the update names
+    # 'pgdl' on it, so that it can be altered (and dumped and restored) again
+    old.execute("""CREATE SERVER split FOREIGN DATA WRAPPER pgdl_fdw
+                   OPTIONS (wrapper 'pgdl', segments '2');
+                   UPDATE pg_foreign_server SET srvoptions = '{segments=2}'
+                   WHERE srvname = 'split';
+                   CREATE FOREIGN TABLE counted (value int8, segment int4) SERVER split
+                   OPTIONS (kind 'series', start '1', stop '4')""")
+    assert old.execute("SELECT segment, sum(value) FROM counted GROUP BY 1 ORDER BY 1"
+                       ).fetchall() == [(0, 3), (1, 7)]
+    with pytest.raises(psycopg.errors.FdwDynamicParameterValueNeeded,
+                       match="The wrapper parameter is mandatory"):
+        old.execute("ALTER SERVER split OPTIONS (SET segments '1')")
+    old.execute("ALTER EXTENSION pgdl UPDATE TO '0.8.0'")
+    assert old.execute("SELECT srvname, srvoptions FROM pg_foreign_server ORDER BY 1"
+                       ).fetchall() == [
+        ("journal", ["wrapper=writable_style.JournalFDW"]), ("pgdl", ["wrapper=pgdl"]),
+        ("split", ["segments=2", "wrapper=pgdl"])]
+    old.execute("ALTER SERVER split OPTIONS (SET segments '1')")
+    assert old.execute("SELECT segment, sum(value) FROM counted GROUP BY 1").fetchall() == [
+        (0, 10)]
+    assert old.execute("SELECT id, name FROM people").fetchall() == [(2, "deux")]
+    assert old.execute("SELECT count(class) FROM d_predictions").fetchone() == (449,)
+    assert old.execute("SELECT count(class), count(DISTINCT version) FROM halves_predicted"
+                       ).fetchone() == (449, 2)
     old.execute("SELECT pgdl.drop_model('halves', cascade => true)")
     old.execute("SELECT pgdl.drop_model('d', 3)")
     old.execute("SELECT pgdl.drop_model('d', 2)")
