@@ -23,7 +23,8 @@
  *
  * A plain multicorn2 class (none of pgdl's extensions) is costed as
  * multicorn2 costs it, so that its plans stay as they were there: its
- * _startup_cost to start, rows times width in all.
+ * _startup_cost to start, rows times width in all.  It may take the query's
+ * ORDER BY (can_sort) and then its LIMIT and OFFSET (can_limit), as there.
  */
 #include "postgres.h"
 
@@ -470,7 +471,8 @@ add_limited_path(PlannerInfo *root, RelOptInfo *scan, RelOptInfo *final_rel,
 		return;
 
 	initStringInfo(&state);
-	appendStringInfo(&state, "{\"sortkeys\": %s", ordered && info->sort_keys ? info->sort_keys : "[]");
+	appendStringInfo(&state, "{\"sortkeys\": %s",
+					 ordered && info->sort_keys ? info->sort_keys : "[]");
 	if (limit >= 0)
 		appendStringInfo(&state, ", \"limit\": " INT64_FORMAT, limit);
 	if (offset >= 0)
