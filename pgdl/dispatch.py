@@ -487,10 +487,20 @@ def scan(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str]
                                                       segments, state, rows)
         to_tuple = table.row
         # as multicorn2: execute() may return None (no rows) and yield None (no row)
-        for row in table.fdw.execute(quals_, columns_, **kwargs) or ():
+        for row in _executed(table, quals_, columns_, kwargs):
             if row is not None:
                 yield to_tuple(row)
     return _scanning(generate, tabledef)
+
+
+def _executed(table: _Table, quals: list[Any], columns: list[str],
+              kwargs: dict[str, Any]) -> Iterable[Any]:
+    """execute()'s rows.  A class that took the LIMIT has no Limit node above
+    its scan: it is held to the rows it agreed to."""
+    rows = table.fdw.execute(quals, columns, **kwargs) or ()
+    if kwargs.get("limit") is None:
+        return rows
+    return islice(filter(_NOT_NONE, rows), kwargs["limit"])
 
 
 def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Sequence[str],
@@ -503,7 +513,7 @@ def scan_columns(tabledef: str, quals: Optional[Sequence[Datum]], columns: Seque
         table, quals_, columns_, kwargs = _scan_call(tabledef, quals, columns, segment,
                                                       segments, state, rows)
         if table.batches_rows:
-            yield from _row_batches(table, table.fdw.execute(quals_, columns_, **kwargs),
+            yield from _row_batches(table, _executed(table, quals_, columns_, kwargs),
                                     columns_)
             return
         for count, batch in cast(Columnar, table.fdw).execute_columns(quals_, columns_, **kwargs):

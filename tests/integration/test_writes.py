@@ -210,6 +210,14 @@ def test_limit_pushdown_drops_the_limit_when_the_class_takes_it(limited, message
     assert "Limit" not in plan_of(limited, "SELECT id FROM limited LIMIT 1")
 
 
+def test_a_class_that_takes_the_limit_is_held_to_it(limited):
+    journal(limited, "careless", "id int4, name text", store="limited", sort="yes",
+            limit="ignored")
+    sql = "SELECT id FROM careless ORDER BY name DESC LIMIT 2"
+    assert "Limit" not in plan_of(limited, sql)
+    assert limited.execute(sql).fetchall() == [(4,), (2,)]
+
+
 @pytest.mark.parametrize("sql, params", [
     ("SELECT id FROM unlimited ORDER BY name DESC LIMIT 2 OFFSET 1", ()),  # class says no
     ("SELECT id FROM limited WHERE id > 0 ORDER BY name DESC LIMIT 2 OFFSET 1", ()),

@@ -21,8 +21,9 @@ def _types(values):
 class JournalFDW(TransactionAwareForeignDataWrapper):
     """Options: store (required), key (the rowid column, default the first
     column), batch (modify_batch_size), sort 'yes' (can_sort accepts every
-    key), limit 'yes' (can_limit agrees), fail 'pre_commit' (pre_commit
-    raises)."""
+    key), limit 'yes' (can_limit agrees) or 'ignored' (it agrees, and
+    execute() returns every row all the same), fail 'pre_commit'
+    (pre_commit raises)."""
 
     def __init__(self, options, columns):
         super().__init__(options, columns)
@@ -31,7 +32,7 @@ class JournalFDW(TransactionAwareForeignDataWrapper):
         self.store = STORES.setdefault(unicode_(options["store"]), {})
         self.batch = int(options.get("batch", 1))
         self.sorts = options.get("sort") == "yes"
-        self.limits = options.get("limit") == "yes"
+        self.limits = options.get("limit")
         self.fail = options.get("fail")
         self.marks = {}
 
@@ -53,6 +54,8 @@ class JournalFDW(TransactionAwareForeignDataWrapper):
         for key in reversed(sortkeys or ()):
             rows.sort(key=lambda row: row[key.attname], reverse=key.is_reversed)
         start = limits.get("offset") or 0
+        if self.limits == "ignored":
+            return rows
         if limits.get("limit") is not None:
             return rows[start:start + limits["limit"]]
         return rows[start:]
@@ -62,7 +65,7 @@ class JournalFDW(TransactionAwareForeignDataWrapper):
 
     def can_limit(self, limit, offset):
         log_to_postgres("can_limit: %r %r" % (limit, offset))
-        return self.limits
+        return self.limits in ("yes", "ignored")
 
     def insert(self, values):
         log_to_postgres("insert: %s" % _types(values))
