@@ -109,7 +109,6 @@ begin_modify(ResultRelInfo *rinfo, CmdType operation)
 	state->tabledef = pgdl_table_definition(RelationGetRelid(rel));
 	state->operation = operation;
 	state->wrapper = pgdl_is_wrapper_table(RelationGetRelid(rel));
-	state->insert_fn = pgdl_dispatch_function("_fdw_insert", 2, insert_args);
 	state->record_desc = pgdl_record_desc(RelationGetDescr(rel));
 	state->returned = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
 	state->batch_size = 1;
@@ -119,6 +118,7 @@ begin_modify(ResultRelInfo *rinfo, CmdType operation)
 		char	   *batch = pgdl_call_hook(state->tabledef, "insert", NULL);
 
 		state->batch_size = batch ? Max(atoi(batch), 1) : 1;
+		state->insert_fn = pgdl_dispatch_function("_fdw_insert", 2, insert_args);
 	}
 	if (state->wrapper && (operation != CMD_INSERT || state->batch_size > 1))
 		state->write_fn = pgdl_dispatch_function("_fdw_write", 4, write_args);

@@ -40,7 +40,6 @@
 #include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
-#include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -66,6 +65,7 @@ typedef struct PgdlRelInfo
 	bool		parallel_safe;
 	bool		has_source;
 	int64		exchange_bytes;
+	char	   *tabledef;		/* pgdl_table_definition() */
 	char	   *state;			/* the wrapper's plan state, or "" */
 	bool		columnar;
 	double		participant_cost;	/* starting one parallel participant */
@@ -172,7 +172,8 @@ rel_info(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
 	argtypes[0] = TEXTOID;
 	argtypes[1] = pgdl_datum_array_type();
 	argtypes[2] = TEXTARRAYOID;
-	args[0] = CStringGetTextDatum(pgdl_table_definition(relid));
+	info->tabledef = pgdl_table_definition(relid);
+	args[0] = CStringGetTextDatum(info->tabledef);
 	args[1] = pgdl_quals_to_python(info->quals, NULL, NULL, tupdesc, true);
 	args[2] = pgdl_text_array(pgdl_column_names(tupdesc, info->columns));
 	result = pgdl_call_function(pgdl_dispatch_function("_fdw_plan", 3, argtypes),
@@ -400,7 +401,7 @@ add_sorted_path(PlannerInfo *root, RelOptInfo *baserel, Oid relid, PgdlRelInfo *
 	if (root->query_pathkeys == NIL ||
 		(keys = query_sort_keys(root, baserel, relid, -1)) == NULL)
 		return;
-	accepted = pgdl_call_hook(pgdl_table_definition(relid), "can_sort", keys->data);
+	accepted = pgdl_call_hook(info->tabledef, "can_sort", keys->data);
 	count = accepted ? atoi(accepted) : 0;
 	if (count <= 0)
 		return;
@@ -448,7 +449,6 @@ add_limited_path(PlannerInfo *root, RelOptInfo *scan, RelOptInfo *final_rel,
 {
 	Query	   *parse = root->parse;
 	PgdlRelInfo *info = scan->fdw_private;
-	RangeTblEntry *rte;
 	int64		limit;
 	int64		offset;
 	StringInfoData state;
@@ -462,8 +462,7 @@ add_limited_path(PlannerInfo *root, RelOptInfo *scan, RelOptInfo *final_rel,
 		info == NULL || info->startup_cost < 0 ||
 		!limit_value(parse->limitCount, &limit) || !limit_value(parse->limitOffset, &offset))
 		return;
-	rte = planner_rt_fetch(scan->relid, root);
-	answer = pgdl_call_hook(pgdl_table_definition(rte->relid), "can_limit",
+	answer = pgdl_call_hook(info->tabledef, "can_limit",
 							psprintf("[%s, %s]",
 									 limit < 0 ? "null" : psprintf(INT64_FORMAT, limit),
 									 offset < 0 ? "null" : psprintf(INT64_FORMAT, offset)));

@@ -7,9 +7,9 @@
  * UNKNOWN` (operator "IS" or "IS NOT", value True, False or None), and a
  * boolean column on its own (`column = true`) or negated (`column = false`),
  * where value is an expression without Vars, volatile functions or subplans
- * (a constant, a query parameter, an array of them).  Everything else stays local.  Python may
- * use a qual to skip rows; PostgreSQL rechecks every qual either way, so a
- * wrapper that ignores them is still correct.
+ * (a constant, a query parameter, an array of them).  Everything else stays
+ * local.  Python may use a qual to skip rows; PostgreSQL rechecks every qual
+ * either way, so a wrapper that ignores them is still correct.
  */
 #include "postgres.h"
 

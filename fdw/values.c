@@ -101,8 +101,9 @@ slot_value(Oid typid, Datum value)
 		char	   *text;
 
 		getTypeOutputInfo(typid, &out, &isvarlena);
-		if (typid == DATEOID || typid == TIMESTAMPOID)
-			DateStyle = USE_ISO_DATES;
+		if (typid != DATEOID && typid != TIMESTAMPOID)
+			return CStringGetTextDatum(OidOutputFunctionCall(out, value));
+		DateStyle = USE_ISO_DATES;
 		PG_TRY();
 		{
 			text = OidOutputFunctionCall(out, value);
